@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Side-by-side delivery benchmark: letterbox vs Dovecot 2.3's dovecot-lda.
+
+One process per delivery, as an MTA runs it; both run as the same unprivileged user in HOME
+mode with the same config and message, interleaved (ours, theirs, ours, ...) so that disk and
+cache state affect both alike. Prints per-delivery wall time and peak RSS for each and the
+ratio letterbox/dovecot. Scenarios (issue #2's acceptance list):
+
+  empty     3 KB message into an empty Maildir
+  big       the same message into a Maildir already holding N messages that Dovecot knows
+            (uidlist and index built by doveadm)
+  huge      one 50 MB message (time and peak RSS)
+
+Usage: bench/compare_with_dovecot.py [--runs 200] [--big 50000] [--huge-mb 50] [--only NAME]
+Run as root (the deliveries run as `nobody` through setpriv) or as a normal user.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LETTERBOX = os.path.join(ROOT, "target", "release", "letterbox")
+DOVECOT_LDA = os.environ.get("DOVECOT_LDA", "/usr/lib/dovecot/dovecot-lda")
+DOVEADM = os.environ.get("DOVEADM", "/usr/bin/doveadm")
+IS_ROOT = os.geteuid() == 0
+UID, GID = (65534, 65534) if IS_ROOT else (os.getuid(), os.getgid())
+
+
+def message(size):
+    head = (
+        "From: Alice <alice@example.com>\nTo: bob@example.com\nSubject: benchmark\n"
+        "Message-ID: <bench@example.com>\nDate: Wed, 25 Nov 2026 10:00:00 +0000\n\n"
+    )
+    line = "The quick brown fox jumps over the lazy dog, again and again and again.\n"
+    body = line * max(1, (size - len(head)) // len(line))
+    return (head + body).encode()
+
+
+class World:
+    """A temp dir with a config and two homes (one per implementation)."""
+
+    def __init__(self, name):
+        self.dir = tempfile.mkdtemp(prefix=f"lb-bench-{name}-")
+        os.chmod(self.dir, 0o1777)
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write("mail_location = maildir:~/Maildir\n")
+            f.write(f"log_path = {self.dir}/log-%s\n" % "shared")
+        os.chmod(self.conf, 0o644)
+        self.homes = {}
+        for impl in ("letterbox", "dovecot"):
+            home = os.path.join(self.dir, impl)
+            os.mkdir(home)
+            os.chown(home, UID, GID) if IS_ROOT else None
+            self.homes[impl] = home
+
+    def command(self, impl, extra=()):
+        prog = LETTERBOX if impl == "letterbox" else DOVECOT_LDA
+        args = [prog] + (["deliver"] if impl == "letterbox" else [])
+        log = os.path.join(self.dir, f"{impl}.log")
+        args += ["-c", self.conf, "-o", f"log_path={log}", "-f", "alice@example.com", *extra]
+        if IS_ROOT:
+            args = ["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups"] + args
+        env = {"HOME": self.homes[impl], "USER": "nobody" if IS_ROOT else os.environ.get("USER", "u"),
+               "PATH": "/usr/bin:/bin"}
+        return args, env
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def deliver_once(world, impl, msg_path):
+    args, env = world.command(impl)
+    with open(msg_path, "rb") as stdin:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, stdin=stdin, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{impl} exited {proc.returncode}: {' '.join(args)}")
+    return elapsed, usage.ru_maxrss
+
+
+def interleaved(world, msg_path, runs):
+    results = {"letterbox": [], "dovecot": []}
+    for i in range(runs):
+        order = ("letterbox", "dovecot") if i % 2 == 0 else ("dovecot", "letterbox")
+        for impl in order:
+            results[impl].append(deliver_once(world, impl, msg_path))
+    return results
+
+
+def report(name, results):
+    t = {k: statistics.median(x[0] for x in v) for k, v in results.items()}
+    r = {k: max(x[1] for x in v) for k, v in results.items()}
+    print(f"{name:8} letterbox {t['letterbox']*1000:8.2f} ms {r['letterbox']/1024:7.1f} MB | "
+          f"dovecot-lda {t['dovecot']*1000:8.2f} ms {r['dovecot']/1024:7.1f} MB | "
+          f"time ratio {t['letterbox']/t['dovecot']:.3f}  rss ratio {r['letterbox']/r['dovecot']:.3f}")
+    sys.stdout.flush()
+
+
+def fill_known_maildir(world, impl, count, msg):
+    """count messages in cur/, then let Dovecot build uidlist and index for them."""
+    maildir = os.path.join(world.homes[impl], "Maildir")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(maildir, sub), exist_ok=True)
+    now = int(time.time())
+    for i in range(count):
+        name = f"{now - count + i}.M{i}P1.bench,S={len(msg)},W={len(msg) + msg.count(b'\n')}:2,S"
+        with open(os.path.join(maildir, "cur", name), "wb") as f:
+            f.write(msg)
+    if IS_ROOT:
+        subprocess.run(["chown", "-R", f"{UID}:{GID}", maildir], check=True)
+    args, env = world.command(impl)
+    doveadm = args[: args.index(LETTERBOX if impl == "letterbox" else DOVECOT_LDA)] + [
+        DOVEADM, "-c", world.conf, "-o", f"log_path={world.dir}/doveadm.log", "mailbox", "status", "messages", "INBOX"]
+    out = subprocess.run(doveadm, env=env, check=True, capture_output=True, text=True).stdout
+    assert out.strip() == f"messages={count}", out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--big", type=int, default=50000)
+    ap.add_argument("--huge-mb", type=int, default=50)
+    ap.add_argument("--only")
+    opts = ap.parse_args()
+    for tool in (LETTERBOX, DOVECOT_LDA, DOVEADM):
+        if not os.path.exists(tool):
+            sys.exit(f"missing {tool} (cargo build --release; apt-get install dovecot-core)")
+    print(f"machine: {os.uname().nodename} {os.cpu_count()} cpus; runs={opts.runs}")
+    tmpdir = tempfile.mkdtemp(prefix="lb-bench-msg-")
+    small = message(3 * 1024)
+    small_path = os.path.join(tmpdir, "small.eml")
+    open(small_path, "wb").write(small)
+    os.chmod(tmpdir, 0o755)
+    os.chmod(small_path, 0o644)
+    if opts.only in (None, "empty"):
+        world = World("empty")
+        report("empty", interleaved(world, small_path, opts.runs))
+        world.cleanup()
+    if opts.only in (None, "big"):
+        world = World("big")
+        for impl in ("letterbox", "dovecot"):
+            fill_known_maildir(world, impl, opts.big, small)
+        report(f"{opts.big // 1000}k", interleaved(world, small_path, max(20, opts.runs // 4)))
+        world.cleanup()
+    if opts.only in (None, "huge"):
+        huge_path = os.path.join(tmpdir, "huge.eml")
+        open(huge_path, "wb").write(message(opts.huge_mb * 1024 * 1024))
+        os.chmod(huge_path, 0o644)
+        world = World("huge")
+        report(f"{opts.huge_mb}MB", interleaved(world, huge_path, 5))
+        world.cleanup()
+    shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+//! Line-ending normalisation exactly as Dovecot 2.3 stores mail with `mail_save_crlf = no`.
+//!
+//! Observed behaviour (hostile-input.md): CRLF becomes LF; CR CR LF becomes CR LF; a CR that is
+//! the very last byte of the message is dropped; any other bare CR stays. The normaliser is a
+//! streaming state machine so a 50 MB message never has to sit in memory, and it counts the
+//! physical size (bytes stored) and virtual size (every line end counted as CRLF) on the way.
+
+/// Streaming CRLF → LF converter with size accounting.
+#[derive(Debug, Default)]
+pub struct Normalizer {
+    pending_cr: bool,
+    prev_was_cr: bool,
+    size: u64,
+    vsize: u64,
+}
+
+impl Normalizer {
+    /// Convert `input`, appending the stored form to `out`.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(input.len());
+        for &byte in input {
+            if self.pending_cr {
+                self.pending_cr = false;
+                if byte != b'\n' {
+                    self.emit(b'\r', out);
+                }
+            }
+            if byte == b'\r' {
+                self.pending_cr = true;
+            } else {
+                self.emit(byte, out);
+            }
+        }
+    }
+
+    /// End of input: a trailing lone CR is dropped, as Dovecot does.
+    pub fn finish(&mut self) {
+        self.pending_cr = false;
+    }
+
+    fn emit(&mut self, byte: u8, out: &mut Vec<u8>) {
+        out.push(byte);
+        self.size += 1;
+        self.vsize += if byte == b'\n' && !self.prev_was_cr { 2 } else { 1 };
+        self.prev_was_cr = byte == b'\r';
+    }
+
+    /// Bytes stored so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Virtual size so far: the size with every bare LF counted as CRLF (IMAP RFC822.SIZE).
+    pub fn vsize(&self) -> u64 {
+        self.vsize
+    }
+}
+
+/// Normalise a whole buffer at once (tests and small inputs).
+pub fn normalize(input: &[u8]) -> Vec<u8> {
+    let mut n = Normalizer::default();
+    let mut out = Vec::new();
+    n.feed(input, &mut out);
+    n.finish();
+    out
+}
+
+/// Virtual size of already-stored (normalised) bytes.
+pub fn virtual_size(stored: &[u8]) -> u64 {
+    let mut prev = 0u8;
+    let mut vsize = 0u64;
+    for &b in stored {
+        vsize += if b == b'\n' && prev != b'\r' { 2 } else { 1 };
+        prev = b;
+    }
+    vsize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_endings_follow_dovecot() {
+        assert_eq!(normalize(b"a\r\nb\r\n"), b"a\nb\n");
+        assert_eq!(normalize(b"a\r\r\nb"), b"a\r\nb");
+        assert_eq!(normalize(b"a\rb\r"), b"a\rb");
+        assert_eq!(normalize(b"\r"), b"");
+        assert_eq!(normalize(b"a\nb"), b"a\nb");
+    }
+
+    #[test]
+    fn split_feeding_gives_the_same_result() {
+        let input = b"x\r\ny\r\r\nz\r";
+        for cut in 0..input.len() {
+            let mut n = Normalizer::default();
+            let mut out = Vec::new();
+            n.feed(&input[..cut], &mut out);
+            n.feed(&input[cut..], &mut out);
+            n.finish();
+            assert_eq!(out, normalize(input), "cut at {cut}");
+            assert_eq!(n.size(), out.len() as u64);
+            assert_eq!(n.vsize(), virtual_size(&out));
+        }
+    }
+
+    #[test]
+    fn vsize_counts_bare_lf_twice() {
+        assert_eq!(virtual_size(b"ab\ncd\n"), 8);
+        assert_eq!(virtual_size(b"ab\r\n"), 4);
+        assert_eq!(virtual_size(b""), 0);
+    }
+}

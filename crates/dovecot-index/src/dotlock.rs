@@ -1,0 +1,414 @@
+//! Dovecot's dotlock protocol (maildir.md §6): `<file>.lock` created with `O_EXCL`, holding
+//! `<pid>:<hostname>`, stale detection, bounded waiting, release only if the lock is still
+//! ours, and "replace mode" (the new content is written into the lock file, which is then
+//! renamed over the protected file).
+//!
+//! Because several threads of one process share a pid (Dovecot is single-threaded, we are
+//! not), the lock is first taken in a process-wide registry, so that the "lock has our own
+//! pid, so it is a leftover" rule can never break a lock held by a sibling thread.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, fchown};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::errno::Errno;
+use nix::sys::signal::kill;
+use nix::unistd::Pid;
+
+/// How to take a lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotlockSettings {
+    /// Give up waiting after this long (0 = a single attempt).
+    pub timeout: Duration,
+    /// A lock whose file and protected file have not changed for this long is broken.
+    pub stale_timeout: Duration,
+    /// Host name written into the lock and compared when judging the owner's pid.
+    pub hostname: String,
+    /// Exact mode of the lock file (umask is not applied).
+    pub file_mode: u32,
+    /// Group to give the lock file, when the directory's group must be applied.
+    pub gid: Option<u32>,
+}
+
+/// Why a lock could not be taken or released.
+#[derive(Debug, thiserror::Error)]
+pub enum DotlockError {
+    /// Still locked by someone else when `timeout` ran out.
+    #[error("Timeout ({timeout:?}) while waiting for lock for {}", path.display())]
+    Timeout {
+        /// The protected file.
+        path: PathBuf,
+        /// The bound that was reached.
+        timeout: Duration,
+    },
+    /// A system call failed.
+    #[error("{op}({}) failed: {source}", path.display())]
+    Io {
+        /// The failing operation (`open`, `write`, `rename`, …).
+        op: &'static str,
+        /// The path it was applied to.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// At release, the lock file was no longer the one we created.
+    #[error("Our dotlock file {} was overridden or deleted", path.display())]
+    Overridden {
+        /// The lock file.
+        path: PathBuf,
+    },
+}
+
+impl DotlockError {
+    /// The underlying I/O error, for classification (ENOSPC, EDQUOT, EACCES…).
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            DotlockError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> DotlockError + 'a {
+    move |source| DotlockError::Io { op, path: path.to_path_buf(), source }
+}
+
+/// A held dotlock; dropping it releases the lock (best effort).
+#[derive(Debug)]
+pub struct Dotlock {
+    target: PathBuf,
+    lock_path: PathBuf,
+    file: Option<File>,
+    dev: u64,
+    ino: u64,
+    _local: LocalSlot,
+}
+
+impl Dotlock {
+    /// Takes the lock for `target`, waiting up to `settings.timeout`.
+    pub fn acquire(target: &Path, settings: &DotlockSettings) -> Result<Dotlock, DotlockError> {
+        let lock_path = lock_path_of(target);
+        let deadline = Instant::now() + settings.timeout;
+        let timeout_err =
+            || DotlockError::Timeout { path: target.to_path_buf(), timeout: settings.timeout };
+        let local = LocalSlot::acquire(&lock_path, deadline).ok_or_else(timeout_err)?;
+        let mut delay = Duration::from_millis(5);
+        loop {
+            if let Some((file, dev, ino)) = try_create(&lock_path, settings)? {
+                let target = target.to_path_buf();
+                return Ok(Dotlock { target, lock_path, file: Some(file), dev, ino, _local: local });
+            }
+            if remove_if_stale(&lock_path, target, settings)? {
+                continue;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(timeout_err());
+            }
+            std::thread::sleep(jitter(delay).min(deadline - now));
+            delay = (delay * 3 / 2).min(Duration::from_millis(200));
+        }
+    }
+
+    /// The lock file's path.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    /// Releases the lock: unlinks the lock file if it is still the one we created.
+    pub fn release(mut self) -> Result<(), DotlockError> {
+        self.release_inner()
+    }
+
+    /// Replace mode: writes `data` into the lock file, fsyncs it when `fsync`, makes its mtime
+    /// newer than the old target's and renames it over the protected file.
+    pub fn replace(mut self, data: &[u8], fsync: bool) -> Result<(), DotlockError> {
+        let path = self.lock_path.clone();
+        let mut file = self.file.take().ok_or_else(|| DotlockError::Overridden { path: path.clone() })?;
+        file.set_len(0).map_err(io_err("ftruncate", &path))?;
+        file.seek(SeekFrom::Start(0)).map_err(io_err("lseek", &path))?;
+        file.write_all(data).map_err(io_err("write", &path))?;
+        if let Ok(old) = fs::metadata(&self.target).and_then(|m| m.modified()) {
+            let mine = file.metadata().and_then(|m| m.modified()).map_err(io_err("fstat", &path))?;
+            if mine <= old {
+                let bumped = old + Duration::from_secs(1);
+                file.set_modified(bumped).map_err(io_err("futimes", &path))?;
+            }
+        }
+        if fsync {
+            file.sync_all().map_err(io_err("fsync", &path))?;
+        }
+        fs::rename(&path, &self.target).map_err(io_err("rename", &path))?;
+        self.dev = 0;
+        self.ino = 0;
+        Ok(())
+    }
+
+    fn release_inner(&mut self) -> Result<(), DotlockError> {
+        if self.ino == 0 {
+            return Ok(());
+        }
+        let (dev, ino) = (self.dev, self.ino);
+        self.ino = 0;
+        self.file = None;
+        match fs::symlink_metadata(&self.lock_path) {
+            Ok(meta) if meta.dev() == dev && meta.ino() == ino => {
+                fs::remove_file(&self.lock_path).map_err(io_err("unlink", &self.lock_path))
+            }
+            Ok(_) | Err(_) => Err(DotlockError::Overridden { path: self.lock_path.clone() }),
+        }
+    }
+}
+
+impl Drop for Dotlock {
+    fn drop(&mut self) {
+        // Errors here can only be reported by an explicit `release()`.
+        let _ = self.release_inner();
+    }
+}
+
+/// `<target>.lock`.
+pub fn lock_path_of(target: &Path) -> PathBuf {
+    let mut name = target.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// One `O_EXCL` attempt. `Ok(None)` when the lock exists.
+fn try_create(path: &Path, settings: &DotlockSettings) -> Result<Option<(File, u64, u64)>, DotlockError> {
+    let mut file = match OpenOptions::new().read(true).write(true).create_new(true).mode(settings.file_mode).open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(io_err("open", path)(e)),
+    };
+    let result = (|| {
+        file.set_permissions(fs::Permissions::from_mode(settings.file_mode)).map_err(io_err("fchmod", path))?;
+        if let Some(gid) = settings.gid {
+            fchown(&file, None, Some(gid)).map_err(io_err("fchown", path))?;
+        }
+        let content = format!("{}:{}", std::process::id(), settings.hostname);
+        file.write_all(content.as_bytes()).map_err(io_err("write", path))?;
+        file.metadata().map_err(io_err("fstat", path))
+    })();
+    match result {
+        Ok(meta) => Ok(Some((file, meta.dev(), meta.ino()))),
+        Err(e) => {
+            let _ = fs::remove_file(path);
+            Err(e)
+        }
+    }
+}
+
+/// Judges an existing lock; deletes it and returns true when it is stale.
+fn remove_if_stale(lock: &Path, target: &Path, settings: &DotlockSettings) -> Result<bool, DotlockError> {
+    let meta = match fs::symlink_metadata(lock) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(io_err("lstat", lock)(e)),
+    };
+    let content = fs::read(lock).unwrap_or_default();
+    let owner = std::str::from_utf8(&content)
+        .ok()
+        .and_then(|c| c.split_once(':'))
+        .and_then(|(pid, host)| Some((pid.parse::<i32>().ok()?, host.to_owned())));
+    let stale = match owner {
+        Some((pid, host)) if host == settings.hostname && pid > 0 => {
+            // Our own pid can only be a leftover: live sibling threads are excluded by LocalSlot.
+            pid as u32 == std::process::id() || kill(Pid::from_raw(pid), None) == Err(Errno::ESRCH)
+        }
+        _ => unchanged_for(&meta, settings.stale_timeout) && target_unchanged(target, settings.stale_timeout),
+    };
+    if !stale {
+        return Ok(false);
+    }
+    match fs::symlink_metadata(lock) {
+        Ok(again) if again.ino() == meta.ino() && again.dev() == meta.dev() => match fs::remove_file(lock) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(io_err("unlink", lock)(e)),
+        },
+        _ => Ok(true),
+    }
+}
+
+fn unchanged_for(meta: &fs::Metadata, period: Duration) -> bool {
+    let now = SystemTime::now();
+    let changed = |secs: i64| {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+        now.duration_since(t).unwrap_or_default() < period
+    };
+    !changed(meta.mtime()) && !changed(meta.ctime())
+}
+
+fn target_unchanged(target: &Path, period: Duration) -> bool {
+    match fs::metadata(target) {
+        Ok(meta) => unchanged_for(&meta, period),
+        Err(_) => true,
+    }
+}
+
+/// A 0.5×–1.5× random spread so that waiting processes do not retry in lockstep.
+fn jitter(base: Duration) -> Duration {
+    let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
+        ^ std::process::id().wrapping_mul(2_654_435_761);
+    let factor = 500 + (seed % 1000);
+    base * factor / 1000
+}
+
+/// Process-wide exclusion per lock path.
+#[derive(Debug)]
+struct LocalSlot(PathBuf);
+
+struct LocalRegistry {
+    held: Mutex<HashSet<PathBuf>>,
+    released: Condvar,
+}
+
+fn registry() -> &'static LocalRegistry {
+    static REGISTRY: OnceLock<LocalRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(|| LocalRegistry { held: Mutex::new(HashSet::new()), released: Condvar::new() })
+}
+
+impl LocalSlot {
+    fn acquire(path: &Path, deadline: Instant) -> Option<LocalSlot> {
+        let reg = registry();
+        let mut held = reg.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            if held.insert(path.to_path_buf()) {
+                return Some(LocalSlot(path.to_path_buf()));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            held = match reg.released.wait_timeout(held, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+}
+
+impl Drop for LocalSlot {
+    fn drop(&mut self) {
+        let reg = registry();
+        let mut held = reg.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        held.remove(&self.0);
+        reg.released.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn settings(timeout_ms: u64) -> DotlockSettings {
+        DotlockSettings {
+            timeout: Duration::from_millis(timeout_ms),
+            stale_timeout: Duration::from_secs(120),
+            hostname: "testhost".into(),
+            file_mode: 0o600,
+            gid: None,
+        }
+    }
+
+    #[test]
+    fn lock_content_mode_and_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dovecot-uidlist");
+        let lock = Dotlock::acquire(&target, &settings(0)).unwrap();
+        let lock_file = dir.path().join("dovecot-uidlist.lock");
+        let content = fs::read_to_string(&lock_file).unwrap();
+        assert_eq!(content, format!("{}:testhost", std::process::id()));
+        assert_eq!(fs::metadata(&lock_file).unwrap().permissions().mode() & 0o777, 0o600);
+        lock.release().unwrap();
+        assert!(!lock_file.exists());
+    }
+
+    #[test]
+    fn foreign_live_lock_times_out_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        // pid 1 is alive on any system.
+        fs::write(dir.path().join("f.lock"), "1:testhost").unwrap();
+        let err = Dotlock::acquire(&target, &settings(50)).unwrap_err();
+        assert!(matches!(err, DotlockError::Timeout { .. }));
+        assert!(dir.path().join("f.lock").exists());
+    }
+
+    #[test]
+    fn dead_pid_and_own_pid_locks_are_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        fs::write(dir.path().join("f.lock"), format!("{dead}:testhost")).unwrap();
+        Dotlock::acquire(&target, &settings(0)).unwrap().release().unwrap();
+        fs::write(dir.path().join("f.lock"), format!("{}:testhost", std::process::id())).unwrap();
+        Dotlock::acquire(&target, &settings(0)).unwrap().release().unwrap();
+    }
+
+    #[test]
+    fn old_foreign_host_lock_is_stale_after_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        fs::write(dir.path().join("f.lock"), "1:otherhost").unwrap();
+        let mut s = settings(0);
+        assert!(Dotlock::acquire(&target, &s).is_err());
+        s.stale_timeout = Duration::ZERO;
+        Dotlock::acquire(&target, &s).unwrap().release().unwrap();
+    }
+
+    #[test]
+    fn overridden_lock_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        let lock = Dotlock::acquire(&target, &settings(0)).unwrap();
+        fs::remove_file(dir.path().join("f.lock")).unwrap();
+        fs::write(dir.path().join("f.lock"), "1:elsewhere").unwrap();
+        assert!(matches!(lock.release(), Err(DotlockError::Overridden { .. })));
+        assert!(dir.path().join("f.lock").exists());
+    }
+
+    #[test]
+    fn replace_mode_renames_over_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("subscriptions");
+        fs::write(&target, "old").unwrap();
+        Dotlock::acquire(&target, &settings(0)).unwrap().replace(b"new", true).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert!(!dir.path().join("subscriptions.lock").exists());
+    }
+
+    #[test]
+    fn threads_are_mutually_excluded() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = Arc::new(dir.path().join("f"));
+        let inside = Arc::new(AtomicU32::new(0));
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let (target, inside) = (Arc::clone(&target), Arc::clone(&inside));
+                std::thread::spawn(move || {
+                    for _ in 0..5 {
+                        let lock = Dotlock::acquire(&target, &settings(10_000)).unwrap();
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                        std::thread::sleep(Duration::from_millis(1));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        lock.release().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
+}

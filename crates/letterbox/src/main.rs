@@ -1,0 +1,48 @@
+//! letterbox: a memory-safe drop-in replacement for Dovecot's LDA, as one multi-call binary.
+//!
+//! `letterbox deliver …` (also when started as `deliver` or `dovecot-lda`) behaves as
+//! dovecot-lda 2.3. Later subcommands: `lmtp`, `sievec`, `sieve-test`, `sieve-testsuite`.
+//! Nothing else in the workspace prints or exits: this crate maps outcomes to exit statuses in
+//! one place (`exit_status.rs`) and turns a panic into EX_TEMPFAIL so the MTA retries.
+
+mod cli;
+mod exit_status;
+mod identity;
+mod logging;
+mod privileges;
+mod run_deliver;
+
+use std::process::ExitCode;
+
+use exit_status::ExitStatus;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let argv0 = args.first().cloned().unwrap_or_else(|| "letterbox".into());
+    match std::panic::catch_unwind(|| dispatch(&argv0, &args[1.min(args.len())..])) {
+        Ok(status) => status.into(),
+        Err(_) => {
+            eprintln!("lda: Panic: internal error; the message was not delivered and will be retried");
+            ExitStatus::TempFail.into()
+        }
+    }
+}
+
+/// Pick the tool by program name, then by subcommand.
+fn dispatch(argv0: &str, args: &[String]) -> ExitStatus {
+    let name = std::path::Path::new(argv0).file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if matches!(name, "deliver" | "dovecot-lda") {
+        return run_deliver::run(argv0, args);
+    }
+    match args.first().map(String::as_str) {
+        Some("deliver" | "dovecot-lda") => run_deliver::run(argv0, &args[1..]),
+        Some("--version" | "-V") => {
+            println!("letterbox {}", env!("CARGO_PKG_VERSION"));
+            ExitStatus::Ok
+        }
+        _ => {
+            eprintln!("Usage: letterbox deliver [dovecot-lda options]\n       letterbox --version");
+            ExitStatus::Usage
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! `letterbox deliver`: the dovecot-lda flow from command line to exit status.
+//!
+//! Order as in dovecot/core@2.3.19.1 `src/lda/main.c`: options, setuid guard, configuration,
+//! envelope addresses, logs, user, privileges, then the message and the save. Every failure is a
+//! [`Fatal`] with a class; [`crate::exit_status::exit_status`] is the only place that turns a
+//! class into a number.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use delivery::address::{MailAddress, PathError, parse_path};
+use delivery::log_line::{MessageFacts, first_header};
+use delivery::user_storage::{UserIdentity, open_mail_user};
+use delivery::{Classify, DeliveryLog, DeliveryRequest, FailureClass, IncomingMessage};
+use dovecot_config::{Config, LoadOptions};
+use mail_storage::MailUser;
+
+use crate::cli::{DeliverArgs, USAGE, UsageError, parse_deliver_args};
+use crate::exit_status::{ExitStatus, exit_status};
+use crate::identity::{FoundUser, invoking_user, lookup_user};
+use crate::logging::{Level, LogSettings, Logger};
+use crate::privileges::{ValidIds, check_ids, check_setuid_root, switch_to_user};
+
+/// A failure that ends the delivery.
+#[derive(Debug)]
+pub struct Fatal {
+    /// What kind of failure (decides the exit status).
+    pub class: FailureClass,
+    /// Log text (may name files, users, settings).
+    pub message: String,
+    /// Text for stderr with `-e` (rejections: the reason), when it differs from `message`.
+    pub public: Option<String>,
+}
+
+impl Fatal {
+    /// A failure of the given class.
+    pub fn new(class: FailureClass, message: String) -> Fatal {
+        Fatal { class, message, public: None }
+    }
+
+    /// A temporary failure.
+    pub fn temp(message: impl Into<String>) -> Fatal {
+        Fatal::new(FailureClass::Temporary, message.into())
+    }
+}
+
+/// Run `deliver` with the arguments after the command name.
+pub fn run(argv0: &str, args: &[String]) -> ExitStatus {
+    let cli = match parse_deliver_args(args) {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(argv0, &err),
+    };
+    let mut logger = None;
+    match deliver_main(argv0, &cli, &mut logger) {
+        Ok(()) => ExitStatus::Ok,
+        Err(fatal) => report(&fatal, &cli, logger.as_mut()),
+    }
+}
+
+fn usage_error(argv0: &str, err: &UsageError) -> ExitStatus {
+    match err {
+        UsageError::UnknownArgument(_) | UsageError::BadOverride(_) => {
+            print!("{USAGE}");
+            eprintln!("lda: Fatal: {err}");
+        }
+        _ => {
+            eprintln!("{argv0}: {err}");
+            print!("{USAGE}");
+        }
+    }
+    ExitStatus::Usage
+}
+
+/// Log the failure (stderr when there is no log yet, or with `-e`) and pick the status.
+fn report(fatal: &Fatal, cli: &DeliverArgs, logger: Option<&mut Logger>) -> ExitStatus {
+    let status = exit_status(fatal.class, cli.reject_to_stderr);
+    let level = if matches!(fatal.class, FailureClass::Rejected | FailureClass::OverQuota) {
+        Level::Info
+    } else {
+        Level::Fatal
+    };
+    let logged = logger.is_some_and(|l| l.log(level, &fatal.message).is_ok());
+    if status == ExitStatus::NoPerm {
+        eprintln!("{}", fatal.public.as_deref().unwrap_or(&fatal.message));
+    } else if !logged || cli.reject_to_stderr {
+        eprintln!("lda: Fatal: {}", fatal.message);
+    }
+    status
+}
+
+fn deliver_main(argv0: &str, cli: &DeliverArgs, logger: &mut Option<Logger>) -> Result<(), Fatal> {
+    let started = Instant::now();
+    check_setuid_root(argv0).map_err(|e| Fatal::temp(e.0))?;
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    let config = load_config(cli)?;
+    if let Some(instance) = cli.instance.as_deref().filter(|i| *i != "dovecot") {
+        return Err(Fatal::temp(format!("Unknown instance name: {instance}")));
+    }
+    let envelope = EnvelopeArgs::parse(cli)?;
+    let message_path = match &cli.message_path {
+        Some(p) => Some(std::path::absolute(p).map_err(|e| Fatal::temp(format!("{p}: {e}")))?),
+        None => None,
+    };
+    let log = logger.insert(open_logger(&config)?);
+    let found = match &cli.destination_user {
+        Some(name) => lookup_user(&config, name)?,
+        None => invoking_user()?,
+    };
+    let config = config
+        .with_userdb_fields(&found.fields)
+        .map_err(|e| Fatal::temp(format!("Invalid settings in userdb: {e}")))?;
+    let identity = become_user(&config, &found)?;
+    log.set_prefix(identity.expand(&config.settings().mail_log_prefix));
+    let user = open_mail_user(&config, &identity)
+        .map_err(|e| Fatal::temp(format!("Namespace initialization failed: {e}")))?;
+    let message = read_message(&user, message_path)?;
+    let facts = message_facts(&config, &identity, &envelope, &message);
+    deliver_message(cli, &config, &user, &message, &facts, started, log)
+}
+
+fn load_config(cli: &DeliverArgs) -> Result<Config, Fatal> {
+    let path = if cli.no_config {
+        None
+    } else {
+        Some(PathBuf::from(cli.config_path.clone().unwrap_or_else(|| {
+            std::env::var("CONFIG_FILE").unwrap_or_else(|_| "/etc/dovecot/dovecot.conf".into())
+        })))
+    };
+    let opts = LoadOptions { path, protocol: "lda".into(), overrides: cli.overrides.clone() };
+    let config = dovecot_config::load(&opts).map_err(|e| Fatal::temp(e.to_string()))?;
+    if !cli.keep_environment {
+        return Ok(config);
+    }
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    config.with_env_overrides(&env).map_err(|e| Fatal::temp(e.to_string()))
+}
+
+fn open_logger(config: &Config) -> Result<Logger, Fatal> {
+    let s = config.settings();
+    let home = std::env::var("HOME").ok();
+    let path = |p: &str| dovecot_config::var_expand::expand_home(p, home.as_deref());
+    let settings = LogSettings {
+        log_path: path(&s.log_path),
+        info_log_path: path(&s.info_log_path),
+        debug_log_path: path(&s.debug_log_path),
+        log_timestamp: s.log_timestamp.clone(),
+        syslog_facility: s.syslog_facility.clone(),
+        debug: s.mail_debug,
+    };
+    Logger::open(&settings).map_err(|e| Fatal::temp(e.to_string()))
+}
+
+/// Resolve uid/gid, check them, switch to them, and go home.
+fn become_user(config: &Config, found: &FoundUser) -> Result<UserIdentity, Fatal> {
+    let s = config.settings();
+    let uid = match found.uid {
+        Some(uid) => uid,
+        None => resolve_id(&s.mail_uid, true)?.ok_or_else(|| {
+            Fatal::temp("Couldn't drop privileges: User is missing UID (see mail_uid setting)")
+        })?,
+    };
+    let gid = match found.gid {
+        Some(gid) => gid,
+        None => resolve_id(&s.mail_gid, false)?.ok_or_else(|| {
+            Fatal::temp("Couldn't drop privileges: User is missing GID (see mail_gid setting)")
+        })?,
+    };
+    if found.from_userdb {
+        let limits = ValidIds {
+            first_uid: s.first_valid_uid,
+            last_uid: s.last_valid_uid,
+            first_gid: s.first_valid_gid,
+            last_gid: s.last_valid_gid,
+        };
+        check_ids(uid, gid, &limits).map_err(|e| Fatal::temp(e.0))?;
+        let groups_user = field(&found.fields, "system_groups_user");
+        let extra = access_groups(&s.mail_access_groups)?;
+        switch_to_user(uid, gid, groups_user, &extra).map_err(|e| Fatal::temp(e.0))?;
+    }
+    if let Some(home) = &found.home {
+        // Dovecot chdir()s home after the switch; a missing home is not fatal.
+        let _ = std::env::set_current_dir(home);
+    }
+    Ok(UserIdentity {
+        username: found.username.clone(),
+        home: found.home.clone(),
+        uid,
+        gid,
+        hostname: config.settings().hostname.clone(),
+        session: session_id(),
+        service: "lda",
+    })
+}
+
+fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// `mail_uid`/`mail_gid`: a number or a name; empty = none.
+fn resolve_id(value: &str, is_user: bool) -> Result<Option<u32>, Fatal> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(n) = value.parse() {
+        return Ok(Some(n));
+    }
+    let found =
+        if is_user { user_lookup::resolve_uid(value) } else { user_lookup::resolve_gid(value) };
+    match found {
+        Ok(Some(id)) => Ok(Some(id)),
+        Ok(None) => Err(Fatal::temp(format!(
+            "Unknown {} name: {value}",
+            if is_user { "user" } else { "group" }
+        ))),
+        Err(e) => Err(Fatal::temp(e.to_string())),
+    }
+}
+
+fn access_groups(value: &str) -> Result<Vec<u32>, Fatal> {
+    value
+        .split([',', ' '])
+        .filter(|g| !g.is_empty())
+        .map(|g| resolve_id(g, false).map(|id| id.unwrap_or_default()))
+        .collect()
+}
+
+/// Dovecot's session id: base64 of 128 random bits without the `==` padding (22 characters).
+fn session_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = File::open("/dev/urandom") {
+        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
+    }
+    base64_nopad(&bytes)
+}
+
+fn base64_nopad(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn read_message(user: &MailUser, path: Option<PathBuf>) -> Result<IncomingMessage, Fatal> {
+    let mut stage = || -> std::io::Result<(PathBuf, File)> {
+        let dir = user.staging_dir().map_err(std::io::Error::other)?;
+        let path = dir.join(user.unique_name());
+        let file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        Ok((path, file))
+    };
+    let result = match path {
+        Some(path) => IncomingMessage::from_path(&path, &mut stage),
+        None => IncomingMessage::from_stdin(std::io::stdin().lock(), &mut stage),
+    };
+    result.map_err(|e| Fatal::temp(e.to_string()))
+}
+
+/// `-f`, `-a`, `-r` as parsed addresses.
+#[derive(Debug)]
+struct EnvelopeArgs {
+    sender: Option<Option<MailAddress>>,
+    original_recipient: Option<MailAddress>,
+    final_recipient: Option<MailAddress>,
+}
+
+impl EnvelopeArgs {
+    fn parse(cli: &DeliverArgs) -> Result<Self, Fatal> {
+        let recipient = |opt: &Option<String>, letter| -> Result<Option<MailAddress>, Fatal> {
+            let Some(value) = opt else { return Ok(None) };
+            let usage = |reason: String| {
+                Fatal::new(FailureClass::Usage, format!("Invalid -{letter} parameter: {reason}"))
+            };
+            match parse_path(value) {
+                Ok(Some(addr)) => Ok(Some(addr)),
+                Ok(None) => Err(usage("Null path not allowed".into())),
+                Err(e) => Err(usage(e.to_string())),
+            }
+        };
+        let sender = match &cli.envelope_sender {
+            None => None,
+            Some(value) => match parse_path(value) {
+                Ok(addr) => Some(addr),
+                Err(PathError::Broken(_)) => Some(None),
+                Err(e @ PathError::Invalid(_)) => {
+                    return Err(Fatal::new(FailureClass::Usage, format!("Invalid -f parameter: {e}")));
+                }
+            },
+        };
+        Ok(Self {
+            sender,
+            original_recipient: recipient(&cli.original_recipient, 'a')?,
+            final_recipient: recipient(&cli.final_recipient, 'r')?,
+        })
+    }
+}
+
+fn message_facts(
+    config: &Config,
+    user: &UserIdentity,
+    envelope: &EnvelopeArgs,
+    message: &IncomingMessage,
+) -> MessageFacts {
+    let mut facts = MessageFacts::from_header(message.header(), message.size(), message.vsize());
+    facts.from_envelope = match &envelope.sender {
+        Some(Some(addr)) => addr.to_string(),
+        Some(None) => String::new(),
+        None => message.from_line_sender().unwrap_or("MAILER-DAEMON").to_string(),
+    };
+    facts.from_envelope = delivery::log_line::sanitize(&facts.from_envelope, 80);
+    facts.to_envelope = original_recipient(config, user, envelope, message);
+    facts
+}
+
+/// `-a`, else `lda_original_recipient_header`, else `user@hostname` (lda-cli.md §5).
+fn original_recipient(
+    config: &Config,
+    user: &UserIdentity,
+    envelope: &EnvelopeArgs,
+    message: &IncomingMessage,
+) -> String {
+    if let Some(addr) = &envelope.original_recipient {
+        return addr.to_string();
+    }
+    let header_name = &config.settings().lda_original_recipient_header;
+    if !header_name.is_empty() {
+        let found = first_header(message.header(), header_name)
+            .and_then(|v| parse_path(v.trim()).ok().flatten())
+            .filter(|a| a.domain.is_some());
+        if let Some(addr) = found {
+            return addr.to_string();
+        }
+    }
+    if user.username.contains('@') {
+        user.username.clone()
+    } else {
+        format!("{}@{}", user.username, user.hostname)
+    }
+}
+
+struct LogAdapter<'a>(&'a mut Logger);
+
+impl DeliveryLog for LogAdapter<'_> {
+    fn info(&mut self, line: &str) -> std::io::Result<()> {
+        self.0.log(Level::Info, line)
+    }
+}
+
+fn deliver_message(
+    cli: &DeliverArgs,
+    config: &Config,
+    user: &MailUser,
+    message: &IncomingMessage,
+    facts: &MessageFacts,
+    started: Instant,
+    logger: &mut Logger,
+) -> Result<(), Fatal> {
+    let s = config.settings();
+    let request = DeliveryRequest {
+        message,
+        facts,
+        default_mailbox: cli.mailbox.as_deref().unwrap_or("INBOX"),
+        autocreate: s.lda_mailbox_autocreate && !cli.no_autocreate,
+        autosubscribe: s.lda_mailbox_autosubscribe || cli.autosubscribe,
+        log_format: &s.deliver_log_format,
+        started,
+    };
+    match delivery::deliver(user, &request, &mut LogAdapter(logger)) {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let mut class = err.failure_class();
+            if class == FailureClass::OverQuota && s.quota_full_tempfail {
+                class = FailureClass::Temporary;
+            }
+            Err(Fatal { class, message: err.to_string(), public: Some(err.public_reason()) })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_are_22_base64_chars() {
+        assert_eq!(base64_nopad(&[0u8; 16]).len(), 22);
+        assert_eq!(base64_nopad(b"Man"), "TWFu");
+        assert_eq!(base64_nopad(b"Ma"), "TWE");
+        assert_ne!(session_id(), session_id());
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real `letterbox` binary in temporary homes (design.md §6.6).
+
+mod cli;
+mod exit_codes;
+mod interop;
+mod maildir;
+mod robustness;
+mod support;

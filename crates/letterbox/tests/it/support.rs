@@ -1,0 +1,231 @@
+//! Test homes: a temp dir with a config, a passwd-file userdb, a log file and a home per user,
+//! and helpers to run the real `letterbox` binary (and, for interop, real Dovecot) in it.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Path of the binary under test.
+pub fn letterbox_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_letterbox"))
+}
+
+/// True when the tests run as root (as CI does).
+pub fn running_as_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// uid/gid the test user gets: `nobody` when we are root (so the privilege switch is real),
+/// else ourselves (the switch is then a no-op).
+pub fn test_ids() -> (u32, u32) {
+    if running_as_root() {
+        (65534, 65534)
+    } else {
+        (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())
+    }
+}
+
+/// A temporary world for one test.
+pub struct TestHome {
+    _dir: tempfile::TempDir,
+    /// Root of the temp dir.
+    pub root: PathBuf,
+    /// Home of user `alice`.
+    pub home: PathBuf,
+    /// The config file.
+    pub conf: PathBuf,
+    /// The log file (`log_path`).
+    pub log: PathBuf,
+    /// uid/gid of alice.
+    pub ids: (u32, u32),
+}
+
+impl TestHome {
+    /// A home with the default test config.
+    pub fn new() -> TestHome {
+        TestHome::with_config("")
+    }
+
+    /// A home whose config has `extra` appended.
+    pub fn with_config(extra: &str) -> TestHome {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_path_buf();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o1777)).unwrap();
+        let ids = test_ids();
+        let home = root.join("alice");
+        make_user_dir(&home, ids);
+        let log = root.join("lda.log");
+        let conf = root.join("dovecot.conf");
+        let passwd = root.join("passwd");
+        write_file(&passwd, &format!("alice::{}:{}::{}::\n", ids.0, ids.1, home.display()));
+        let text = format!(
+            "mail_location = maildir:~/Maildir\nlog_path = {}\nuserdb {{\n  driver = passwd-file\n  args = {}\n}}\n{extra}\n",
+            log.display(),
+            passwd.display()
+        );
+        write_file(&conf, &text);
+        TestHome { _dir: dir, root, home, conf, log, ids }
+    }
+
+    /// Append a passwd-file line.
+    pub fn add_passwd_line(&self, line: &str) {
+        let path = self.root.join("passwd");
+        let mut f = fs::OpenOptions::new().append(true).open(path).unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+
+    /// Replace the config's extra part.
+    pub fn rewrite_config(&self, text: &str) {
+        write_file(&self.conf, text);
+    }
+
+    /// `letterbox deliver -c CONF -d alice ARGS` with `message` on stdin.
+    pub fn deliver(&self, args: &[&str], message: &[u8]) -> Output {
+        let mut full = vec!["-c", self.conf.to_str().unwrap(), "-d", "alice"];
+        full.extend_from_slice(args);
+        self.run_raw(&full, message)
+    }
+
+    /// `letterbox deliver ARGS` exactly as given.
+    pub fn run_raw(&self, args: &[&str], message: &[u8]) -> Output {
+        let mut cmd = Command::new(letterbox_bin());
+        cmd.arg("deliver").args(args);
+        run_with_stdin(cmd, message)
+    }
+
+    /// Run letterbox as alice herself (no `-d`): HOME mode, through `setpriv` when we are root.
+    pub fn deliver_as_user(&self, args: &[&str], message: &[u8], env: &[(&str, &str)]) -> Output {
+        let mut cmd = as_user_command(self.ids, &letterbox_bin());
+        cmd.arg("deliver").arg("-c").arg(&self.conf).args(args);
+        cmd.env("HOME", &self.home).env("USER", "alice");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run_with_stdin(cmd, message)
+    }
+
+    /// The Maildir root.
+    pub fn maildir(&self) -> PathBuf {
+        self.home.join("Maildir")
+    }
+
+    /// Messages of one Maildir directory (`new/` and `cur/`), sorted by file name.
+    pub fn messages_in(&self, dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = fs::read_dir(dir.join(sub)) else { continue };
+            for entry in entries {
+                let entry = entry.unwrap();
+                let name = format!("{sub}/{}", entry.file_name().to_string_lossy());
+                out.push((name, fs::read(entry.path()).unwrap()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Messages of INBOX.
+    pub fn inbox(&self) -> Vec<(String, Vec<u8>)> {
+        self.messages_in(&self.maildir())
+    }
+
+    /// Files left in a Maildir's tmp/.
+    pub fn tmp_files(&self, dir: &Path) -> Vec<String> {
+        fs::read_dir(dir.join("tmp"))
+            .map(|it| it.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The log file's text.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `dovecot-uidlist` of a Maildir directory.
+    pub fn uidlist(&self, dir: &Path) -> String {
+        fs::read_to_string(dir.join("dovecot-uidlist")).unwrap_or_default()
+    }
+}
+
+/// Parse uidlist records: (uid, base file name).
+pub fn uidlist_records(text: &str) -> Vec<(u32, String)> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (uid, rest) = line.split_once(' ')?;
+            let name = rest.rsplit_once(':').map_or(rest, |(_, n)| n);
+            Some((uid.parse().ok()?, name.to_string()))
+        })
+        .collect()
+}
+
+/// A command that runs `program` as the test user (through setpriv when we are root).
+pub fn as_user_command(ids: (u32, u32), program: &Path) -> Command {
+    if running_as_root() {
+        let mut cmd = Command::new("setpriv");
+        cmd.arg(format!("--reuid={}", ids.0))
+            .arg(format!("--regid={}", ids.1))
+            .arg("--clear-groups")
+            .arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Run a command with `input` on stdin; collect its output.
+pub fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().unwrap();
+    out
+}
+
+/// Create a directory owned by the test user.
+pub fn make_user_dir(path: &Path, ids: (u32, u32)) {
+    fs::create_dir_all(path).unwrap();
+    if running_as_root() {
+        nix::unistd::chown(path, Some(ids.0.into()), Some(ids.1.into())).unwrap();
+    }
+}
+
+/// Write a world-readable file.
+pub fn write_file(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// Exit code, with a readable panic message on signal deaths.
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or_else(|| panic!("killed by signal: {out:?}"))
+}
+
+/// Assert an exit code, printing stdout/stderr on mismatch.
+#[track_caller]
+pub fn assert_code(out: &Output, expected: i32) {
+    assert_eq!(
+        code(out),
+        expected,
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The inode of a file (for hard-link checks).
+pub fn inode(path: &Path) -> u64 {
+    fs::metadata(path).unwrap().ino()
+}
+
+/// A small message with a Message-ID.
+pub fn sample_message(id: &str) -> Vec<u8> {
+    format!("From: Alice <alice@example.com>\nTo: bob@example.com\nSubject: test {id}\nMessage-ID: <{id}@example.com>\n\nHello {id}\n").into_bytes()
+}

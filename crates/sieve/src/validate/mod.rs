@@ -1,0 +1,315 @@
+//! Validation and code generation: walks the syntax tree, handles `require`, checks every
+//! command and test against its declared signature (see [`signature`]) and lets each
+//! definition build its typed program node. Errors are collected, never fail-fast, in
+//! Pigeonhole's wording and order.
+
+pub mod signature;
+mod strings;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::diag::{Diagnostics, Pos};
+use crate::extensions::Registry;
+use crate::program::{CustomArgs, CustomOpCall, CustomTestCall, CustomValue, IncludedProgram, Op, OpKind, PStr, Test};
+use crate::syntax::ast::{Arg, Node};
+use crate::CompileOptions;
+use signature::{Build, CommandDef, SubTests, Validated};
+
+/// Shared state of one whole compile (main script and its includes).
+pub(crate) struct Unit<'a> {
+    pub registry: &'a Registry,
+    pub options: &'a CompileOptions,
+    pub diags: Diagnostics,
+    pub globals: Vec<String>,
+    pub includes: Vec<IncludedProgram>,
+    /// (location, name) of the scripts being compiled, outermost first (cycle detection).
+    pub include_stack: Vec<(crate::program::IncludeLocation, String)>,
+}
+
+/// Per-program compiler state handed to every build function.
+pub struct Builder<'a> {
+    pub(crate) unit: &'a mut Unit<'a>,
+    pub(crate) registry: &'a Registry,
+    /// Script name for diagnostics.
+    pub script: String,
+    /// Capabilities required so far.
+    pub required: BTreeSet<&'static str>,
+    pub(crate) reported_tags: HashSet<(&'static str, String)>,
+    reported_unknown: HashSet<String>,
+    /// Local variable name (lower case) → slot.
+    pub(crate) locals: HashMap<String, usize>,
+    /// Globals declared with `global` in this program (lower case).
+    pub(crate) declared_globals: HashSet<String>,
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(unit: &'a mut Unit<'a>, script: &str) -> Self {
+        let registry = unit.registry;
+        Builder {
+            unit,
+            registry,
+            script: script.to_owned(),
+            required: BTreeSet::new(),
+            reported_tags: HashSet::new(),
+            reported_unknown: HashSet::new(),
+            locals: HashMap::new(),
+            declared_globals: HashSet::new(),
+        }
+    }
+
+    /// Records an error.
+    pub fn error(&mut self, pos: Pos, msg: impl Into<String>) {
+        let script = self.script.clone();
+        self.unit.diags.error(&script, pos, msg);
+    }
+
+    /// Records a warning.
+    pub fn warning(&mut self, pos: Pos, msg: impl Into<String>) {
+        let script = self.script.clone();
+        self.unit.diags.warning(&script, pos, msg);
+    }
+
+    /// Whether `ext` was required by this script.
+    pub fn has_ext(&self, ext: &str) -> bool {
+        self.required.contains(ext)
+    }
+
+    /// Compile options of this compile.
+    pub fn options(&self) -> &CompileOptions {
+        self.unit.options
+    }
+
+    /// Compiles a list of top-level or block commands.
+    pub(crate) fn block(&mut self, nodes: &[Node], top: bool) -> Vec<Op> {
+        let mut ops: Vec<Op> = Vec::new();
+        let mut require_allowed = top;
+        let mut chain: Option<usize> = None;
+        let mut chain_open = false;
+        for node in nodes {
+            let lname = node.name.to_ascii_lowercase();
+            if lname == "require" {
+                if require_allowed {
+                    self.require(node);
+                } else {
+                    self.error(
+                        node.pos,
+                        "require commands can only be placed at top level at the beginning of the file",
+                    );
+                }
+                continue;
+            }
+            require_allowed = false;
+            let continues = lname == "elsif" || lname == "else";
+            if continues && !chain_open {
+                self.error(node.pos, format!("the {lname} command must follow an if or elseif command"));
+                continue;
+            }
+            let op = self.node_command(node, &lname);
+            let starts = lname == "if";
+            chain_open = starts || lname == "elsif";
+            match op {
+                Some(op) if continues => {
+                    let target = chain.and_then(|i| ops.get_mut(i));
+                    if let (Some(Op { kind: OpKind::If { branches: b, otherwise: o }, .. }), OpKind::If { branches, otherwise }) =
+                        (target, op.kind)
+                    {
+                        b.extend(branches);
+                        if otherwise.is_some() {
+                            *o = otherwise;
+                        }
+                    }
+                }
+                Some(op) => {
+                    chain = starts.then_some(ops.len());
+                    ops.push(op);
+                }
+                None if starts => chain = None,
+                None => {}
+            }
+        }
+        ops
+    }
+
+    fn require(&mut self, node: &Node) {
+        let def = self.registry.command("require").cloned();
+        let items: Vec<(String, Pos)> = match node.args.as_slice() {
+            [Arg::Str(s)] => vec![(s.value.clone(), s.pos)],
+            [Arg::List(l, _)] => l.iter().map(|s| (s.value.clone(), s.pos)).collect(),
+            [other] => {
+                self.error(
+                    other.pos(),
+                    format!("the require command accepts a single string or string list argument, but a {} was found", other.kind_name()),
+                );
+                return;
+            }
+            args => {
+                self.error(node.pos, format!("the require command requires 1 positional argument(s), but {} is/are specified", args.len()));
+                return;
+            }
+        };
+        if !node.tests.is_empty() {
+            self.error(node.pos, "the require command accepts no sub-tests, but tests are specified");
+        }
+        if node.block.is_some() {
+            self.error(node.pos, "the require command does not accept a command block, but one is specified anyway");
+        }
+        drop(def);
+        for (name, pos) in items {
+            self.require_one(&name, pos);
+        }
+    }
+
+    fn require_one(&mut self, name: &str, pos: Pos) {
+        if name == "comparator-i;octet" || name == "comparator-i;ascii-casemap" {
+            return;
+        }
+        match self.registry.capability(name) {
+            Some((cap, deps)) => {
+                self.required.insert(cap);
+                for d in deps {
+                    if let Some((dcap, _)) = self.registry.capability(d) {
+                        self.required.insert(dcap);
+                    }
+                }
+            }
+            None if self.registry.is_core_command(name) => self.error(
+                pos,
+                format!("require command: `{name}' is not known as a Sieve capability, but it is known as a Sieve command that is always available"),
+            ),
+            None => self.error(pos, format!("require command: unknown Sieve capability `{name}'")),
+        }
+    }
+
+    /// Looks up `name` as a command (or test when `as_test`), reporting misuse.
+    fn lookup(&mut self, node: &Node, lname: &str, as_test: bool) -> Option<CommandDef> {
+        let (own, other) = if as_test {
+            (self.registry.test(lname), self.registry.command(lname))
+        } else {
+            (self.registry.command(lname), self.registry.test(lname))
+        };
+        let vis = |d: &&CommandDef| d.ext.is_empty() || self.required.contains(d.ext);
+        if let Some(d) = own.filter(vis) {
+            return Some(d.clone());
+        }
+        let (word, other_word) = if as_test { ("test", "command") } else { ("command", "test") };
+        if other.filter(vis).is_some() {
+            self.error(node.pos, format!("attempted to use {other_word} '{}' as {word}", node.name));
+        } else if self.reported_unknown.insert(format!("{word}/{lname}")) {
+            self.error(node.pos, format!("unknown {word} '{}' (only reported once at first occurrence)", node.name));
+        }
+        None
+    }
+
+    fn node_command(&mut self, node: &Node, lname: &str) -> Option<Op> {
+        let def = self.lookup(node, lname, false)?;
+        let errors_before = self.unit.diags.errors.len();
+        let mut v = self.match_args(&def, node.pos, &node.args);
+        self.check_subtests(&def, node, v.as_mut());
+        let skip_block = lname != "else" && v.as_ref().is_some_and(|v| matches!(v.tests.as_slice(), [Test::False]));
+        match (&node.block, def.block) {
+            (None, true) => self.error(node.pos, format!("the {} command requires a command block, but it is missing", def.name)),
+            (Some(_), false) => self.error(
+                node.pos,
+                format!("the {} command does not accept a command block, but one is specified anyway", def.name),
+            ),
+            (Some(b), true) if !skip_block => {
+                let ops = self.block(b, false);
+                if let Some(v) = v.as_mut() {
+                    v.block = ops;
+                }
+            }
+            _ => {}
+        }
+        if self.unit.diags.errors.len() > errors_before {
+            return None;
+        }
+        let mut v = v?;
+        let kind = match &def.build {
+            Build::Command(f) => f(self, &mut v)?,
+            Build::CustomCommand(c) => OpKind::Custom(CustomOpCall { command: c.clone(), args: self.custom_args(v) }),
+            _ => return None,
+        };
+        Some(Op { pos: node.pos, kind })
+    }
+
+    /// Validates and builds a test node.
+    pub(crate) fn node_test(&mut self, node: &Node) -> Option<Test> {
+        let lname = node.name.to_ascii_lowercase();
+        let def = self.lookup(node, &lname, true)?;
+        let errors_before = self.unit.diags.errors.len();
+        let mut v = self.match_args(&def, node.pos, &node.args);
+        self.check_subtests(&def, node, v.as_mut());
+        if self.unit.diags.errors.len() > errors_before {
+            return None;
+        }
+        let mut v = v?;
+        match &def.build {
+            Build::Test(f) => f(self, &mut v),
+            Build::CustomTest(t) => Some(Test::Custom(CustomTestCall { test: t.clone(), args: self.custom_args(v) })),
+            _ => None,
+        }
+    }
+
+    fn check_subtests(&mut self, def: &CommandDef, node: &Node, v: Option<&mut Validated>) {
+        let what = def.what();
+        match def.subtests {
+            SubTests::None if !node.tests.is_empty() => self.no_subtests_error(def, node),
+            SubTests::One if node.tests.is_empty() => {
+                self.error(node.pos, format!("{what} requires one sub-test, but none is specified"))
+            }
+            SubTests::One if node.test_list => {
+                self.error(node.pos, format!("{what} requires one sub-test, but a list of tests is specified"))
+            }
+            SubTests::List if node.tests.is_empty() => {
+                self.error(node.pos, format!("{what} requires a list of sub-tests, but none is specified"))
+            }
+            SubTests::List if !node.test_list => {
+                self.error(node.pos, format!("{what} requires a list of sub-tests, but a single test is specified"))
+            }
+            SubTests::None => {}
+            _ => {
+                let tests: Vec<Option<Test>> = node.tests.iter().map(|t| self.node_test(t)).collect();
+                if let (Some(v), Some(tests)) = (v, tests.into_iter().collect::<Option<Vec<_>>>()) {
+                    v.tests = tests;
+                }
+            }
+        }
+    }
+
+    fn no_subtests_error(&mut self, def: &CommandDef, node: &Node) {
+        let sub = &node.tests[0];
+        let sname = sub.name.to_ascii_lowercase();
+        let is_tag = def.tags.iter().any(|t| t.name == sname)
+            || (def.match_args && self.registry.match_type(&sname, &self.required).is_some())
+            || (def.address_part && self.registry.address_part(&sname, &self.required).is_some());
+        if is_tag && !node.test_list {
+            self.error(
+                sub.pos,
+                format!("missing colon ':' before ':{sname}' tag in {} {}", def.name, def.kind_word()),
+            );
+        } else if !def.test && !node.test_list && self.registry.test(&sname).is_none() {
+            self.error(node.pos, format!("missing semicolon ';' after {} command", def.name));
+        } else {
+            self.error(node.pos, format!("{} accepts no sub-tests, but tests are specified", def.what()));
+        }
+    }
+
+    fn custom_args(&mut self, v: Validated) -> CustomArgs {
+        let mut out = CustomArgs { spec: Some(v.spec), block: v.block, ..CustomArgs::default() };
+        for t in v.tags {
+            let val = t.param.as_ref().map(|a| self.custom_value(a));
+            out.tags.push((t.name.to_owned(), val));
+        }
+        out.positional = v.positional.iter().map(|a| self.custom_value(a)).collect();
+        out
+    }
+
+    fn custom_value(&mut self, a: &Arg) -> CustomValue {
+        match a {
+            Arg::Number(n, _) => CustomValue::Number(*n),
+            Arg::List(..) => CustomValue::List(self.string_list(a)),
+            Arg::Str(s) => CustomValue::Str(self.string(s)),
+            Arg::Tag(t, _) => CustomValue::Str(PStr::Lit(t.clone())),
+        }
+    }
+}
