@@ -63,7 +63,7 @@ impl UserIdentity {
 
 /// Open the user's mail store as the settings describe it.
 pub fn open_mail_user(config: &Config, user: &UserIdentity) -> Result<MailUser, StorageError> {
-    let settings = config.settings();
+    let settings = &config.settings().mail;
     let home = user.home.as_deref();
     let location = MailLocation::parse(&user.expand(&settings.mail_location), home)?;
     let namespaces = config

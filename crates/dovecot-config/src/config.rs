@@ -10,7 +10,7 @@ use crate::parser::{self, EnvLookup};
 use crate::schema;
 use crate::sections::{self, DbSettings, NamespaceSettings};
 use crate::settings::{SettingSource, Settings};
-use crate::tree::{Section, Tree};
+use crate::tree::{Entry, Section, Tree};
 
 /// What to load and how (mirrors `dovecot-lda -c FILE` / `-O` / `-o key=value`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,7 +58,8 @@ pub fn load_with_env(opts: &LoadOptions, env: EnvLookup<'_>) -> Result<Config, C
         namespaces: Vec::new(),
         userdbs: Vec::new(),
         passdbs: Vec::new(),
-        settings: Settings::build(&NoValues).map_err(|e| ConfigError::collect(e).unwrap_or_else(builtin_error))?,
+        settings: Settings::build(&NoValues)
+            .map_err(|e| ConfigError::collect(e).unwrap_or_else(builtin_error))?,
         overridden: BTreeSet::new(),
         warnings: tree.warnings,
     };
@@ -213,13 +214,13 @@ impl Config {
             p.entries = self
                 .plugin
                 .iter()
-                .map(|(k, (v, o))| crate::tree::Entry { key: k.clone(), value: v.clone(), origin: o.clone() })
+                .map(|(k, (v, o))| Entry { key: k.clone(), value: v.clone(), origin: o.clone() })
                 .collect();
         } else if !self.plugin.is_empty() {
             let entries = self
                 .plugin
                 .iter()
-                .map(|(k, (v, o))| crate::tree::Entry { key: k.clone(), value: v.clone(), origin: o.clone() })
+                .map(|(k, (v, o))| Entry { key: k.clone(), value: v.clone(), origin: o.clone() })
                 .collect();
             sections.push(Section {
                 kind: "plugin".into(),
@@ -238,31 +239,60 @@ impl Config {
             Some(k) => (k, true),
             None => (raw_key, false),
         };
-        let plugin_key = key.strip_prefix("plugin/");
-        let global = plugin_key.is_none() && schema::is_global_setting(key);
-        let key = if global { schema::canonical_global(key) } else { key };
-        let plugin_name = plugin_key.unwrap_or(key);
-        let slot_name = if global { key.to_owned() } else { format!("plugin/{plugin_name}") };
-        if kind != OriginKind::Override && self.overridden.contains(&slot_name) {
+        let slot = match Slot::of(key) {
+            Some(slot) => slot,
+            // Unknown -o keys are silently ignored by dovecot-lda (observed).
+            None if kind == OriginKind::Override => return,
+            None => Slot::Plugin(key.to_owned()),
+        };
+        let slot_name = slot.name();
+        if kind == OriginKind::Override {
+            self.overridden.insert(slot_name);
+        } else if self.overridden.contains(&slot_name) {
             return;
         }
-        if kind == OriginKind::Override {
-            if !global && plugin_key.is_none() {
-                return; // Unknown -o keys are silently ignored by dovecot-lda (observed).
+        let current = match &slot {
+            Slot::Global(k) => self.get(k).map(str::to_owned),
+            Slot::Plugin(k) => self.plugin.get(k).map(|(v, _)| v.clone()),
+            Slot::Namespace(ns, k) => {
+                self.namespace_section(ns).and_then(|s| s.get(k)).map(|e| e.value.clone())
             }
-            self.overridden.insert(slot_name);
-        }
-        let current = if global { self.get(key) } else { self.plugin.get(plugin_name).map(|(v, _)| v.as_str()) };
+        };
         let new_value = match current {
             Some(old) if append && !old.is_empty() => format!("{old} {}", value.trim_start()),
             _ => value.to_owned(),
         };
         let origin = Origin::of_kind(kind);
-        if global {
-            self.values.insert(key.to_owned(), (new_value, origin));
-        } else {
-            self.plugin.insert(plugin_name.to_owned(), (new_value, origin));
+        match slot {
+            Slot::Global(k) => {
+                self.values.insert(k, (new_value, origin));
+            }
+            Slot::Plugin(k) => {
+                self.plugin.insert(k, (new_value, origin));
+            }
+            Slot::Namespace(ns, k) => {
+                if self.namespace_section(&ns).is_none() {
+                    self.sections.push(Section {
+                        kind: "namespace".into(),
+                        name: Some(ns.clone()),
+                        origin: origin.clone(),
+                        entries: Vec::new(),
+                        children: Vec::new(),
+                    });
+                }
+                if let Some(section) = self.namespace_section_mut(&ns) {
+                    section.entries.push(Entry { key: k, value: new_value, origin });
+                }
+            }
         }
+    }
+
+    fn namespace_section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.kind == "namespace" && s.name.as_deref() == Some(name))
+    }
+
+    fn namespace_section_mut(&mut self, name: &str) -> Option<&mut Section> {
+        self.sections.iter_mut().find(|s| s.kind == "namespace" && s.name.as_deref() == Some(name))
     }
 
     /// Recomputes everything derived from the raw values, collecting all errors.
@@ -279,6 +309,40 @@ impl Config {
         match ConfigError::collect(errors) {
             Some(err) => Err(err),
             None => Ok(()),
+        }
+    }
+}
+
+/// What a layered key (`-o`, `-k`, userdb field) sets.
+enum Slot {
+    /// A top-level setting (canonical name).
+    Global(String),
+    /// A `plugin { }` entry.
+    Plugin(String),
+    /// `namespace/NAME/KEY`: a key of a namespace block (created if missing).
+    Namespace(String, String),
+}
+
+impl Slot {
+    fn of(key: &str) -> Option<Slot> {
+        if let Some(name) = key.strip_prefix("plugin/") {
+            return Some(Slot::Plugin(name.to_owned()));
+        }
+        if let Some((ns, k)) = key.strip_prefix("namespace/").and_then(|r| r.split_once('/')) {
+            let k = schema::canonical_in_section("namespace", k);
+            let known = schema::section_keys("namespace").is_some_and(|keys| keys.contains(&k));
+            return known.then(|| Slot::Namespace(ns.to_owned(), k.to_owned()));
+        }
+        schema::is_global_setting(key)
+            .then(|| Slot::Global(schema::canonical_global(key).to_owned()))
+    }
+
+    /// The name used to remember `-o` keys.
+    fn name(&self) -> String {
+        match self {
+            Slot::Global(k) => k.clone(),
+            Slot::Plugin(k) => format!("plugin/{k}"),
+            Slot::Namespace(ns, k) => format!("namespace/{ns}/{k}"),
         }
     }
 }
@@ -300,8 +364,12 @@ impl SettingSource for ValueSource<'_> {
                 path: origin.path().map(PathBuf::from).unwrap_or_default(),
                 line: Some(origin.line()),
             },
-            OriginKind::Override => ErrorSource::Override { key: key.to_owned(), value: value.clone() },
-            OriginKind::Userdb | OriginKind::Environment => ErrorSource::UserField { key: key.to_owned() },
+            OriginKind::Override => {
+                ErrorSource::Override { key: key.to_owned(), value: value.clone() }
+            }
+            OriginKind::Userdb | OriginKind::Environment => {
+                ErrorSource::UserField { key: key.to_owned() }
+            }
             OriginKind::Default => ErrorSource::Builtin,
         };
         ConfigError::new(source, message)

@@ -7,10 +7,8 @@ use crate::tree::Section;
 
 /// Renders settings and sections, interleaved in name order like doveconf.
 pub(crate) fn render(settings: &[(&str, &str)], sections: &[Section]) -> String {
-    let mut items: Vec<(String, String)> = settings
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), format!("{k} = {}\n", quote(v))))
-        .collect();
+    let mut items: Vec<(String, String)> =
+        settings.iter().map(|(k, v)| ((*k).to_owned(), format!("{k} = {}\n", quote(v)))).collect();
     for s in sections {
         let mut text = String::new();
         render_section(&mut text, s, 0);
@@ -48,7 +46,7 @@ fn render_section(out: &mut String, s: &Section, depth: usize) {
 }
 
 fn quote(v: &str) -> String {
-    let needs = v != v.trim() || v.contains(['"', '#', '\n', '\\']);
+    let needs = v != v.trim() || v.contains(['"', '#', '\n']);
     if needs { format!("\"{}\"", escape(v)) } else { v.to_owned() }
 }
 

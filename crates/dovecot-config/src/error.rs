@@ -113,7 +113,11 @@ impl fmt::Display for Rendered<'_> {
                 write!(f, "Error in configuration file {}: {}", path.display(), e.message)
             }
             ErrorSource::Override { key, value } => {
-                write!(f, "Error reading configuration: Invalid -o parameter {key}={value}: {}", e.message)
+                write!(
+                    f,
+                    "Error reading configuration: Invalid -o parameter {key}={value}: {}",
+                    e.message
+                )
             }
             ErrorSource::UserField { key } => {
                 write!(f, "Invalid userdb input {key}: {}", e.message)
@@ -130,7 +134,10 @@ mod tests {
     #[test]
     fn display_matches_doveconf_wording() {
         let e = ConfigError::in_file(Path::new("p.conf"), Some(3), "Unknown setting: foo");
-        assert_eq!(e.to_string(), "Error in configuration file p.conf line 3: Unknown setting: foo");
+        assert_eq!(
+            e.to_string(),
+            "Error in configuration file p.conf line 3: Unknown setting: foo"
+        );
         let e = ConfigError::in_file(Path::new("p.conf"), None, "Missing '}'");
         assert_eq!(e.to_string(), "Error in configuration file p.conf: Missing '}'");
     }

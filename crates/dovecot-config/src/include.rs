@@ -33,10 +33,7 @@ fn expand_braces(pattern: &str) -> Vec<String> {
     };
     let close = open + close_rel;
     let (head, inner, tail) = (&pattern[..open], &pattern[open + 1..close], &pattern[close + 1..]);
-    inner
-        .split(',')
-        .flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}")))
-        .collect()
+    inner.split(',').flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}"))).collect()
 }
 
 /// The OS reason of an I/O error without Rust's " (os error N)" suffix, as Dovecot prints it.

@@ -266,7 +266,10 @@ mod tests {
         let lexed = lex(b"rejection_subject = Rejected:\\\n   %s\n");
         assert_eq!(lexed.lines.len(), 1);
         assert_eq!(lexed.lines[0].number, 2);
-        assert_eq!(lexed.lines[0].kind, kv("rejection_subject", RawValue::Plain("Rejected: %s".into())));
+        assert_eq!(
+            lexed.lines[0].kind,
+            kv("rejection_subject", RawValue::Plain("Rejected: %s".into()))
+        );
         assert_eq!(kinds("a = \"x \\\n y\""), vec![kv("a", RawValue::Quoted("x y".into()))]);
     }
 
@@ -283,7 +286,10 @@ mod tests {
             vec![
                 LineKind::SectionBegin { kind: "namespace".into(), name: Some("inbox".into()) },
                 LineKind::SectionEnd,
-                LineKind::SectionBegin { kind: "mailbox".into(), name: Some("Sent Messages".into()) },
+                LineKind::SectionBegin {
+                    kind: "mailbox".into(),
+                    name: Some("Sent Messages".into())
+                },
                 LineKind::SectionBegin { kind: "plugin".into(), name: None },
             ]
         );
@@ -306,5 +312,22 @@ mod tests {
                 LineKind::Include { pattern: "x y.conf".into(), optional: true },
             ]
         );
+    }
+
+    /// Arbitrary input (a fixed pseudo-random sequence over the config alphabet, plus
+    /// multi-byte characters) never panics.
+    #[test]
+    fn arbitrary_input_does_not_panic() {
+        let alphabet: Vec<char> = "ab =#\"'\\{}<$!\n\t é€".chars().collect();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..(state % 40) {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                text.push(alphabet[(state >> 33) as usize % alphabet.len()]);
+            }
+            let _ = lex(text.as_bytes());
+            let _ = crate::var_expand::expand(&text.replace('$', "%"), &Default::default());
+        }
     }
 }

@@ -31,6 +31,7 @@ pub mod var_expand;
 pub use config::{Config, LoadOptions, load, load_with_env};
 pub use error::{ConfigError, ErrorSource};
 pub use origin::{Origin, OriginKind};
+pub use parser::EnvLookup;
 pub use schema::is_global_setting;
 pub use sections::{DbSettings, MailboxSettings, NamespaceSettings};
 pub use settings::{

@@ -28,7 +28,8 @@ pub struct Origin {
 }
 
 /// The origin reported for settings left at their default.
-pub(crate) static DEFAULT_ORIGIN: Origin = Origin { kind: OriginKind::Default, file: None, line: 0 };
+pub(crate) static DEFAULT_ORIGIN: Origin =
+    Origin { kind: OriginKind::Default, file: None, line: 0 };
 
 impl Origin {
     /// A value from `file` at 1-based `line`.

@@ -16,6 +16,9 @@ use crate::tree::{Entry, Scope, Section, Tree};
 /// Looks up an environment variable for `$ENV:NAME`.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// Safety net against include chains that escape the recursion check (e.g. via /proc).
+const MAX_INCLUDE_DEPTH: usize = 32;
+
 /// A block opened with `{` and not yet closed.
 enum Open {
     /// A filter block; `prev` is the scope to return to.
@@ -29,9 +32,9 @@ enum Open {
 impl Open {
     fn origin(&self) -> &Origin {
         match self {
-            Open::Filter { origin, .. } | Open::Section { origin, .. } | Open::Ignored { origin } => {
-                origin
-            }
+            Open::Filter { origin, .. }
+            | Open::Section { origin, .. }
+            | Open::Ignored { origin } => origin,
         }
     }
 }
@@ -50,8 +53,14 @@ enum Context {
 
 /// Parses `path` and everything it includes.
 pub(crate) fn parse(path: &Path, env: EnvLookup<'_>) -> Result<Tree, ConfigError> {
-    let mut p = Parser { env, tree: Tree::default(), errors: Vec::new(), stack: Vec::new(),
-        open: Vec::new(), scope: 0 };
+    let mut p = Parser {
+        env,
+        tree: Tree::default(),
+        errors: Vec::new(),
+        stack: Vec::new(),
+        open: Vec::new(),
+        scope: 0,
+    };
     match std::fs::read(path) {
         Ok(content) => p.parse_content(path, &content),
         Err(e) => {
@@ -81,10 +90,12 @@ struct Parser<'e> {
 
 impl Parser<'_> {
     fn parse_content(&mut self, path: &Path, content: &[u8]) {
-        self.stack.push(path.to_path_buf());
+        self.stack.push(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
         let lexed = lexer::lex(content);
         for (line, msg) in lexed.warnings {
-            self.tree.warnings.push(format!("Configuration file {} line {line}: {msg}", path.display()));
+            self.tree
+                .warnings
+                .push(format!("Configuration file {} line {line}: {msg}", path.display()));
         }
         for line in lexed.lines {
             let origin = Origin::file(path, line.number);
@@ -92,7 +103,9 @@ impl Parser<'_> {
                 LineKind::KeyValue { key, value } => self.key_value(&key, value, origin),
                 LineKind::SectionBegin { kind, name } => self.begin(&kind, name, origin),
                 LineKind::SectionEnd => self.end(&origin),
-                LineKind::Include { pattern, optional } => self.include(&pattern, optional, &origin),
+                LineKind::Include { pattern, optional } => {
+                    self.include(&pattern, optional, &origin)
+                }
                 LineKind::Invalid(msg) => self.error(&origin, msg),
             }
         }
@@ -111,7 +124,8 @@ impl Parser<'_> {
             self.error(origin, "No matches");
         }
         for file in matches {
-            if self.stack.contains(&file) {
+            let canonical = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+            if self.stack.contains(&canonical) || self.stack.len() >= MAX_INCLUDE_DEPTH {
                 self.error(origin, format!("Recursive include file: {}", file.display()));
                 continue;
             }
@@ -119,7 +133,8 @@ impl Parser<'_> {
                 Ok(content) => self.parse_content(&file, &content),
                 Err(_) if optional => {}
                 Err(e) => {
-                    let msg = format!("open({}) failed: {}", file.display(), include::io_reason(&e));
+                    let msg =
+                        format!("open({}) failed: {}", file.display(), include::io_reason(&e));
                     self.error(origin, msg);
                 }
             }
@@ -221,9 +236,15 @@ impl Parser<'_> {
             RawValue::File(name) => {
                 let base = origin.path().and_then(Path::parent).unwrap_or(Path::new("."));
                 let path = base.join(&name);
-                std::fs::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
-                    format!("{key}: Can't open file {}: {}", path.display(), include::io_reason(&e))
-                })
+                std::fs::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(
+                    |e| {
+                        format!(
+                            "{key}: Can't open file {}: {}",
+                            path.display(),
+                            include::io_reason(&e)
+                        )
+                    },
+                )
             }
             RawValue::Variable(v) => self.expand_variables(&v),
         }
@@ -340,13 +361,14 @@ impl Parser<'_> {
             None => &mut self.tree.scopes[self.scope].sections,
         };
         let mergeable = section.name.is_some() || FREE_FORM.contains(&kind);
-        let index = match list.iter().position(|s| mergeable && s.kind == kind && s.name == section.name) {
-            Some(i) => i,
-            None => {
-                list.push(section);
-                list.len() - 1
-            }
-        };
+        let index =
+            match list.iter().position(|s| mergeable && s.kind == kind && s.name == section.name) {
+                Some(i) => i,
+                None => {
+                    list.push(section);
+                    list.len() - 1
+                }
+            };
         self.open.push(Open::Section { kind: kind.to_owned(), index, origin });
     }
 

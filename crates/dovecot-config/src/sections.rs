@@ -97,7 +97,10 @@ fn entry_error(entry: &Entry, msg: String) -> ConfigError {
 }
 
 /// Builds the enabled namespaces from the effective sections, in file order.
-pub(crate) fn namespaces(sections: &[Section], errors: &mut Vec<ConfigError>) -> Vec<NamespaceSettings> {
+pub(crate) fn namespaces(
+    sections: &[Section],
+    errors: &mut Vec<ConfigError>,
+) -> Vec<NamespaceSettings> {
     let mut out = Vec::new();
     for (pos, s) in sections.iter().filter(|s| s.kind == "namespace").enumerate() {
         if flag(s, "disabled", false, errors) {

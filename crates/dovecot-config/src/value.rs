@@ -88,15 +88,12 @@ pub fn parse_time(value: &str) -> Result<Duration, String> {
 
 /// Parses a time interval with millisecond precision.
 pub fn parse_time_msecs(value: &str) -> Result<u64, String> {
-    let (n, unit) =
-        split_number(value).ok_or_else(|| format!("Invalid time interval: {value}"))?;
+    let (n, unit) = split_number(value).ok_or_else(|| format!("Invalid time interval: {value}"))?;
     if unit.is_empty() {
         if n == 0 {
             return Ok(0);
         }
-        return Err(format!(
-            "Time interval '{value}' is missing units (add e.g. 's' for seconds)"
-        ));
+        return Err(format!("Time interval '{value}' is missing units (add e.g. 's' for seconds)"));
     }
     let lower = unit.to_ascii_lowercase();
     let mult = TIME_UNITS
@@ -122,7 +119,10 @@ mod tests {
         assert_eq!(parse_bool("y"), Ok(true));
         assert_eq!(parse_bool("1"), Ok(true));
         assert_eq!(parse_bool("no"), Ok(false));
-        assert_eq!(parse_bool("maybe").unwrap_err(), "Invalid boolean value: maybe (use yes or no)");
+        assert_eq!(
+            parse_bool("maybe").unwrap_err(),
+            "Invalid boolean value: maybe (use yes or no)"
+        );
         assert!(parse_bool("N").is_err());
         assert!(parse_bool("0").is_err());
         assert!(parse_bool("").is_err());
@@ -133,7 +133,10 @@ mod tests {
         assert_eq!(parse_u32("010"), Ok(10));
         assert_eq!(parse_u32("abc").unwrap_err(), "Invalid number abc: Not a valid number");
         assert_eq!(parse_u32("-1").unwrap_err(), "Invalid number -1: Number too small");
-        assert_eq!(parse_u32("99999999999").unwrap_err(), "Invalid number 99999999999: Number too large");
+        assert_eq!(
+            parse_u32("99999999999").unwrap_err(),
+            "Invalid number 99999999999: Number too large"
+        );
     }
 
     #[test]

@@ -178,30 +178,49 @@ pub fn lock_path_of(target: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// One `O_EXCL` attempt. `Ok(None)` when the lock exists.
+/// One attempt. The content is written to a temporary file first and then hard-linked to
+/// the lock name (Dovecot's `dotlock_use_excl=no` method), so a lock file never exists
+/// without its `<pid>:<host>` content, even if the process is killed mid-way: a dead
+/// owner is then always recognisable. `Ok(None)` when the lock exists.
 fn try_create(path: &Path, settings: &DotlockSettings) -> Result<Option<(File, u64, u64)>, DotlockError> {
-    let mut file = match OpenOptions::new().read(true).write(true).create_new(true).mode(settings.file_mode).open(path)
-    {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
-        Err(e) => return Err(io_err("open", path)(e)),
-    };
+    let temp = temp_path(path, &settings.hostname);
+    let open = || OpenOptions::new().read(true).write(true).create_new(true).mode(settings.file_mode).open(&temp);
+    let mut file = match open() {
+        // A leftover of a killed process that had our pid.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let _ = fs::remove_file(&temp);
+            open()
+        }
+        other => other,
+    }
+    .map_err(io_err("open", &temp))?;
     let result = (|| {
-        file.set_permissions(fs::Permissions::from_mode(settings.file_mode)).map_err(io_err("fchmod", path))?;
+        file.set_permissions(fs::Permissions::from_mode(settings.file_mode)).map_err(io_err("fchmod", &temp))?;
         if let Some(gid) = settings.gid {
-            fchown(&file, None, Some(gid)).map_err(io_err("fchown", path))?;
+            fchown(&file, None, Some(gid)).map_err(io_err("fchown", &temp))?;
         }
         let content = format!("{}:{}", std::process::id(), settings.hostname);
-        file.write_all(content.as_bytes()).map_err(io_err("write", path))?;
-        file.metadata().map_err(io_err("fstat", path))
-    })();
-    match result {
-        Ok(meta) => Ok(Some((file, meta.dev(), meta.ino()))),
-        Err(e) => {
-            let _ = fs::remove_file(path);
-            Err(e)
+        file.write_all(content.as_bytes()).map_err(io_err("write", &temp))?;
+        match fs::hard_link(&temp, path) {
+            Ok(()) => file.metadata().map(Some).map_err(io_err("fstat", path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(io_err("link", path)(e)),
         }
+    })();
+    let _ = fs::remove_file(&temp);
+    match result {
+        Ok(Some(meta)) => Ok(Some((file, meta.dev(), meta.ino()))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
     }
+}
+
+/// `<dir>/.temp.<host>.<pid>.<n>` next to the lock (same directory, so `link()` works).
+fn temp_path(lock: &Path, hostname: &str) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!(".temp.{}.{}.{n}", hostname.replace('/', "_"), std::process::id());
+    lock.with_file_name(name)
 }
 
 /// Judges an existing lock; deletes it and returns true when it is stale.

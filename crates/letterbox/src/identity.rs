@@ -5,7 +5,7 @@
 //! socket (`auth_socket_path`), exactly as dovecot-lda does. Without `-d`, the caller is the
 //! user: `$USER`/`$HOME`, else the passwd entry of the effective uid; root is refused.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use delivery::FailureClass;
@@ -72,8 +72,7 @@ fn userdb_for(config: &Config) -> Result<Box<dyn UserDatabase>, Fatal> {
         // (auth_username_format = %Lu): do the same in-process.
         return Ok(Box::new(AuthUsername::new(Box::new(UserdbChain(chain)))));
     }
-    let settings = config.settings();
-    let socket = Path::new(&settings.base_dir).join(&settings.auth_socket_path);
+    let socket = config.settings().auth_socket_path();
     Ok(Box::new(AuthMaster::new(socket, "lda", Duration::from_secs(155))))
 }
 

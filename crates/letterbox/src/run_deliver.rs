@@ -84,7 +84,7 @@ fn report(fatal: &Fatal, cli: &DeliverArgs, logger: Option<&mut Logger>) -> Exit
     let logged = logger.is_some_and(|l| l.log(level, &fatal.message).is_ok());
     if status == ExitStatus::NoPerm {
         eprintln!("{}", fatal.public.as_deref().unwrap_or(&fatal.message));
-    } else if !logged || cli.reject_to_stderr {
+    } else if !logged || cli.reject_to_stderr || status == ExitStatus::Usage {
         eprintln!("lda: Fatal: {}", fatal.message);
     }
     status
@@ -112,7 +112,7 @@ fn deliver_main(argv0: &str, cli: &DeliverArgs, logger: &mut Option<Logger>) -> 
         .with_userdb_fields(&found.fields)
         .map_err(|e| Fatal::temp(format!("Invalid settings in userdb: {e}")))?;
     let identity = become_user(&config, &found)?;
-    log.set_prefix(identity.expand(&config.settings().mail_log_prefix));
+    log.set_prefix(identity.expand(&config.settings().log.mail_log_prefix));
     let user = open_mail_user(&config, &identity)
         .map_err(|e| Fatal::temp(format!("Namespace initialization failed: {e}")))?;
     let message = read_message(&user, message_path)?;
@@ -138,7 +138,7 @@ fn load_config(cli: &DeliverArgs) -> Result<Config, Fatal> {
 }
 
 fn open_logger(config: &Config) -> Result<Logger, Fatal> {
-    let s = config.settings();
+    let s = &config.settings().log;
     let home = std::env::var("HOME").ok();
     let path = |p: &str| dovecot_config::var_expand::expand_home(p, home.as_deref());
     let settings = LogSettings {
@@ -147,14 +147,14 @@ fn open_logger(config: &Config) -> Result<Logger, Fatal> {
         debug_log_path: path(&s.debug_log_path),
         log_timestamp: s.log_timestamp.clone(),
         syslog_facility: s.syslog_facility.clone(),
-        debug: s.mail_debug,
+        debug: config.settings().mail.mail_debug,
     };
     Logger::open(&settings).map_err(|e| Fatal::temp(e.to_string()))
 }
 
 /// Resolve uid/gid, check them, switch to them, and go home.
 fn become_user(config: &Config, found: &FoundUser) -> Result<UserIdentity, Fatal> {
-    let s = config.settings();
+    let s = &config.settings().mail;
     let uid = match found.uid {
         Some(uid) => uid,
         None => resolve_id(&s.mail_uid, true)?.ok_or_else(|| {
@@ -188,7 +188,7 @@ fn become_user(config: &Config, found: &FoundUser) -> Result<UserIdentity, Fatal
         home: found.home.clone(),
         uid,
         gid,
-        hostname: config.settings().hostname.clone(),
+        hostname: hostname(config),
         session: session_id(),
         service: "lda",
     })
@@ -218,12 +218,20 @@ fn resolve_id(value: &str, is_user: bool) -> Result<Option<u32>, Fatal> {
     }
 }
 
-fn access_groups(value: &str) -> Result<Vec<u32>, Fatal> {
-    value
-        .split([',', ' '])
-        .filter(|g| !g.is_empty())
-        .map(|g| resolve_id(g, false).map(|id| id.unwrap_or_default()))
-        .collect()
+fn access_groups(groups: &[String]) -> Result<Vec<u32>, Fatal> {
+    groups.iter().map(|g| resolve_id(g, false).map(|id| id.unwrap_or_default())).collect()
+}
+
+/// The `hostname` setting, or the system's name when it is empty (Dovecot's default).
+fn hostname(config: &Config) -> String {
+    let set = &config.settings().lda.hostname;
+    if !set.is_empty() {
+        return set.clone();
+    }
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// Dovecot's session id: base64 of 128 random bits without the `==` padding (22 characters).
@@ -327,7 +335,7 @@ fn original_recipient(
     if let Some(addr) = &envelope.original_recipient {
         return addr.to_string();
     }
-    let header_name = &config.settings().lda_original_recipient_header;
+    let header_name = &config.settings().lda.lda_original_recipient_header;
     if !header_name.is_empty() {
         let found = first_header(message.header(), header_name)
             .and_then(|v| parse_path(v.trim()).ok().flatten())
@@ -360,7 +368,7 @@ fn deliver_message(
     started: Instant,
     logger: &mut Logger,
 ) -> Result<(), Fatal> {
-    let s = config.settings();
+    let s = &config.settings().lda;
     let request = DeliveryRequest {
         message,
         facts,

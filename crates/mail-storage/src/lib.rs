@@ -1,1 +1,36 @@
-//! Maildir delivery with Dovecot 2.3 behaviour (work in progress).
+//! Mail storage for letterbox: delivers messages into Maildir exactly as Dovecot 2.3's
+//! `dovecot-lda` leaves them on disk, so Dovecot's IMAP sees no difference.
+//!
+//! It parses `mail_location` ([`MailLocation`]), resolves namespaces and mailbox names
+//! (Maildir++ `.a.b` and `LAYOUT=fs`, modified UTF-7, Dovecot's validation texts), creates
+//! mailboxes lazily with modes derived from their parent directory, and saves through
+//! `tmp/` → fsync → rename into `new/` or `cur/` → directory fsync → `dovecot-uidlist`
+//! append under its dotlock (with a fresh UIDVALIDITY when the uidlist is missing),
+//! `dovecot-keywords` letters, and the `subscriptions` file. It mirrors
+//! dovecot/core@2.3.19.1 src/lib-storage/index/maildir/ (maildir-save.c, maildir-uidlist.c,
+//! maildir-storage.c, maildir-filename.c), src/lib-storage/mail-storage.c
+//! (`mailbox_verify_name`) and src/lib-storage/list/, using file formats from the
+//! `dovecot-index` crate; no code is taken from Dovecot.
+//!
+//! Deliberately not done here: `dovecot.index*` files (the index-log writer adds them),
+//! mbox writing (an mbox location opens with a temporary error), quota, the
+//! `mailboxes.lock`/`dovecot.list.index*`/`dovecot.mailbox.log` side files (Dovecot rebuilds
+//! or ignores them), and tmp/ cleanup. Where letterbox is better than Dovecot: a save waits
+//! (bounded) for the uidlist lock instead of leaving the message without a UID, and finding
+//! the next UID reads only the uidlist's header and tail. The library never prints or exits.
+
+mod error;
+mod location;
+pub mod mailbox_name;
+mod mailbox;
+pub mod maildir;
+mod namespace;
+mod settings;
+mod user;
+
+pub use error::{ErrorKind, StorageError};
+pub use location::{Driver, Layout, MailLocation};
+pub use mailbox::{MailFlags, Mailbox, MessageSource, OpenOptions, SaveOptions, SavedMail};
+pub use namespace::{AutoMailbox, AutoMode, NamespaceSpec};
+pub use settings::{FsyncMode, StorageSettings, system_hostname};
+pub use user::MailUser;

@@ -44,7 +44,7 @@ pub fn verify_name(
     if levels.iter().any(|l| l.len() > MAX_LEVEL_LEN) {
         return Err(StorageError::new(ErrorKind::InvalidName, "Mailbox name too long"));
     }
-    if list_sep != '/' && name.contains('/') {
+    if list_sep != '/' && levels.iter().any(|l| l.contains('/')) {
         return Err(StorageError::invalid_name("Name must not have '/' characters"));
     }
     if name.starts_with('~') {

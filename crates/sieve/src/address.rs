@@ -53,8 +53,8 @@ fn addr_spec(s: &str) -> Result<(String, &str), String> {
         let end = s.find(|c: char| !(is_atext(c) || c == '.')).unwrap_or(s.len());
         (s[..end].to_owned(), &s[end..])
     };
-    let dots_ok = !local.starts_with('.') && !local.ends_with('.') && !local.contains("..");
-    if local.is_empty() || !dots_ok {
+    // Pigeonhole accepts dots anywhere in the local part (".a..b.@x" included).
+    if local.is_empty() {
         return Err("invalid local part".into());
     }
     match rest.chars().next() {
@@ -65,9 +65,15 @@ fn addr_spec(s: &str) -> Result<(String, &str), String> {
         return Err(format!("invalid or lonely local part '{local}' (expecting '@')"));
     };
     let rest = rest.trim_start();
-    let end = rest.find(|c: char| !(is_atext(c) || c == '.' || c == '[' || c == ']')).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !(is_atext(c) || c == '.' || c == '[' || c == ']'))
+        .unwrap_or(rest.len());
     let domain = &rest[..end];
-    if domain.is_empty() || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+    if domain.is_empty()
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
         return Err("invalid or missing domain".into());
     }
     Ok((format!("{local}@{domain}"), &rest[end..]))
@@ -116,7 +122,10 @@ mod tests {
     fn pigeonhole_error_texts() {
         let e = |s: &str| parse_single(s).unwrap_err();
         assert_eq!(e("foo"), "invalid or lonely local part 'foo' (expecting '@')");
-        assert_eq!(e(" more error @  example.com  "), "invalid or lonely local part 'more' (expecting '@')");
+        assert_eq!(
+            e(" more error @  example.com  "),
+            "invalid or lonely local part 'more' (expecting '@')"
+        );
         assert_eq!(e("<>"), "invalid local part");
         assert_eq!(e("@wrong.example.com"), "invalid local part");
         assert_eq!(e("Error <"), "missing domain");

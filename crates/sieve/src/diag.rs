@@ -120,7 +120,10 @@ mod tests {
         d.error("t", Pos { line: 2, column: 5 }, "unknown command 'foo'");
         d.error("t", Pos::default(), "validation failed");
         let text = d.to_string();
-        assert_eq!(text, "t: line 2: error: unknown command 'foo'.\nt: error: validation failed.\n");
+        assert_eq!(
+            text,
+            "t: line 2: error: unknown command 'foo'.\nt: error: validation failed.\n"
+        );
         assert!(d.has_errors());
     }
 }

@@ -34,30 +34,55 @@ pub const ADDRESS_HEADERS: &[&str] = &[
 /// Registers the base language.
 pub fn register(r: &mut Registrar<'_>) {
     core_match_types(r);
-    let req = CommandDef::command("require", vec![pos_arg("capabilities", ArgKind::StrList)], |_, _| None);
+    let req =
+        CommandDef::command("require", vec![pos_arg("capabilities", ArgKind::StrList)], |_, _| {
+            None
+        });
     r.command(req);
     for name in ["if", "elsif"] {
-        r.command(CommandDef { subtests: SubTests::One, block: true, ..CommandDef::command(name, vec![], build_if) });
+        r.command(CommandDef {
+            subtests: SubTests::One,
+            block: true,
+            ..CommandDef::command(name, vec![], build_if)
+        });
     }
     r.command(CommandDef { block: true, ..CommandDef::command("else", vec![], build_else) });
     r.command(CommandDef::command("stop", vec![], |_, _| Some(OpKind::Stop)));
     r.command(CommandDef::command("keep", vec![], build_keep));
     r.command(CommandDef::command("discard", vec![], |_, _| Some(OpKind::Discard)));
-    r.command(CommandDef::command("redirect", vec![pos_arg("address", ArgKind::Str)], build_redirect));
+    r.command(CommandDef::command(
+        "redirect",
+        vec![pos_arg("address", ArgKind::Str)],
+        build_redirect,
+    ));
     r.command(CommandDef::test("true", vec![], |_, _| Some(Test::True)));
     r.command(CommandDef::test("false", vec![], |_, _| Some(Test::False)));
     r.command(CommandDef { subtests: SubTests::One, ..CommandDef::test("not", vec![], build_not) });
-    r.command(CommandDef { subtests: SubTests::List, ..CommandDef::test("anyof", vec![], build_anyof) });
-    r.command(CommandDef { subtests: SubTests::List, ..CommandDef::test("allof", vec![], build_allof) });
-    r.command(CommandDef::test("exists", vec![pos_arg("header names", ArgKind::StrList)], build_exists));
+    r.command(CommandDef {
+        subtests: SubTests::List,
+        ..CommandDef::test("anyof", vec![], build_anyof)
+    });
+    r.command(CommandDef {
+        subtests: SubTests::List,
+        ..CommandDef::test("allof", vec![], build_allof)
+    });
+    r.command(CommandDef::test(
+        "exists",
+        vec![pos_arg("header names", ArgKind::StrList)],
+        build_exists,
+    ));
     r.command(
         CommandDef::test("size", vec![pos_arg("limit", ArgKind::Number)], build_size)
             .with_tags(&[tag("over", None), tag("under", None)]),
     );
-    let header_args = vec![pos_arg("header names", ArgKind::StrList), pos_arg("key list", ArgKind::StrList)];
+    let header_args =
+        vec![pos_arg("header names", ArgKind::StrList), pos_arg("key list", ArgKind::StrList)];
     r.command(CommandDef::test("header", header_args, build_header).with_match());
-    let address_args = vec![pos_arg("header list", ArgKind::StrList), pos_arg("key list", ArgKind::StrList)];
-    r.command(CommandDef::test("address", address_args, build_address).with_match().with_address_part());
+    let address_args =
+        vec![pos_arg("header list", ArgKind::StrList), pos_arg("key list", ArgKind::StrList)];
+    r.command(
+        CommandDef::test("address", address_args, build_address).with_match().with_address_part(),
+    );
 }
 
 fn build_if(_: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
@@ -86,11 +111,11 @@ fn build_redirect(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
         b.error(v.pos, "local policy prohibits the use of a redirect action");
         return None;
     }
-    if let Some(s) = address.as_literal() {
-        if let Err(e) = crate::address::parse_single(s) {
-            b.error(v.pos, format!("specified redirect address '{s}' is invalid: {e}"));
-            return None;
-        }
+    if let Some(s) = address.as_literal()
+        && let Err(e) = crate::address::parse_single(s)
+    {
+        b.error(v.pos, format!("specified redirect address '{s}' is invalid: {e}"));
+        return None;
     }
     Some(OpKind::Redirect { address, copy: v.has("copy") })
 }
@@ -113,7 +138,8 @@ fn build_exists(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
 
 fn build_size(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
     let (over, under) = (v.has("over"), v.has("under"));
-    if over && under {
+    let given = v.tags.iter().filter(|t| t.name == "over" || t.name == "under").count();
+    if given > 1 {
         b.error(
             v.pos,
             "exactly one of the ':under' or ':over' tags must be specified for the size test, but more were found",
@@ -146,11 +172,14 @@ fn build_address(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
     let headers = b.string_list(&v.positional[0]);
     let mut ok = true;
     for h in &headers {
-        if let Some(name) = h.as_literal() {
-            if !ADDRESS_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                b.error(v.positional[0].pos(), format!("specified header '{name}' is not allowed for the address test"));
-                ok = false;
-            }
+        if let Some(name) = h.as_literal()
+            && !ADDRESS_HEADERS.contains(&name.to_ascii_lowercase().as_str())
+        {
+            b.error(
+                v.positional[0].pos(),
+                format!("specified header '{name}' is not allowed for the address test"),
+            );
+            ok = false;
         }
     }
     let keys = b.keys(&v.positional[1], &v.spec);

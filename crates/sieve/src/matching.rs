@@ -141,7 +141,13 @@ pub fn contains(c: Comparator, hay: &str, needle: &str) -> bool {
 
 /// Matches one value against one key for the simple match types (`:is`, `:contains`,
 /// `:matches`, `:value`); `captures` receives `${0}`, `${1}`, ... for `:matches`.
-pub fn match_value(mt: MatchType, c: Comparator, value: &str, key: &str, captures: &mut Option<Vec<String>>) -> bool {
+pub fn match_value(
+    mt: MatchType,
+    c: Comparator,
+    value: &str,
+    key: &str,
+    captures: &mut Option<Vec<String>>,
+) -> bool {
     match mt {
         MatchType::Is => equals(c, value, key),
         MatchType::Contains => contains(c, value, key),
@@ -156,7 +162,8 @@ pub fn regex_match(re: &Regex, value: &str, captures: &mut Option<Vec<String>>) 
     if let Some(caps) = captures {
         match re.captures(value) {
             Some(m) => {
-                *caps = m.iter().map(|g| g.map_or(String::new(), |g| g.as_str().to_owned())).collect();
+                *caps =
+                    m.iter().map(|g| g.map_or(String::new(), |g| g.as_str().to_owned())).collect();
                 true
             }
             None => false,
@@ -179,7 +186,12 @@ fn chars_eq(a: char, b: char, fold: bool) -> bool {
 
 /// `:matches` with `*` and `?` (`\` escapes), leftmost-shortest, as RFC 5229 requires.
 /// Runs in O(len(value) × len(pattern)).
-pub fn wildcard(value: &str, pattern: &str, fold: bool, captures: &mut Option<Vec<String>>) -> bool {
+pub fn wildcard(
+    value: &str,
+    pattern: &str,
+    fold: bool,
+    captures: &mut Option<Vec<String>>,
+) -> bool {
     let mut pat = Vec::new();
     let mut it = pattern.chars();
     while let Some(c) = it.next() {

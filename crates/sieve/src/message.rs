@@ -129,10 +129,10 @@ pub fn parse_addresses(raw: &[u8]) -> Vec<MailAddress> {
     let value = MessageStream::new(&buf).parse_address();
     let mut out = Vec::new();
     let mut push = |name: Option<&str>, addr: Option<&str>| {
-        if out.len() < MAX_ADDRESSES_PER_HEADER {
-            if let Some(a) = addr {
-                out.push(MailAddress { name: name.map(str::to_owned), address: a.to_owned() });
-            }
+        if out.len() < MAX_ADDRESSES_PER_HEADER
+            && let Some(a) = addr
+        {
+            out.push(MailAddress { name: name.map(str::to_owned), address: a.to_owned() });
         }
     };
     match &value {

@@ -136,6 +136,8 @@ pub enum OpKind {
     },
     /// `return` (include).
     Return,
+    /// `error` (ihave): fail the script with this message.
+    Error(PStr),
     /// `addheader [:last] name value`
     AddHeader {
         /// Field name.

@@ -1,6 +1,7 @@
 //! Typed settings. Each block (one file each, like Dovecot's `*-settings.c`) declares its
-//! settings exactly once in a [`settings_block!`] table: name, Rust type, Dovecot 2.3.19 default
+//! settings exactly once in a `settings_block!` table: name, Rust type, Dovecot 2.3.19 default
 //! (as the config-file text, parsed by the same code as the file) and a one-line doc.
+//! The macro is crate-private; each block exposes its table as `DEFS`.
 
 mod auth;
 mod lda;
@@ -15,6 +16,8 @@ pub use lmtp::LmtpSettings;
 pub use log::LogSettings;
 pub use mail::MailSettings;
 pub use types::{FsyncMode, LockMethod, MboxLockMethod, SettingValue, Size};
+
+use std::path::Path;
 
 use crate::error::ConfigError;
 
@@ -129,6 +132,17 @@ impl Settings {
         Self::all_defs().find(|d| d.name == name)
     }
 
+    /// The auth-userdb socket: a relative `auth_socket_path` is taken under `base_dir`
+    /// (`spec/config.md` §1).
+    pub fn auth_socket_path(&self) -> std::path::PathBuf {
+        let path = Path::new(&self.auth.auth_socket_path);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            Path::new(&self.log.base_dir).join(path)
+        }
+    }
+
     pub(crate) fn build(src: &dyn SettingSource) -> Result<Self, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let mail = MailSettings::build(src).map_err(|e| errors.extend(e)).ok();
@@ -166,6 +180,7 @@ mod tests {
         assert!(s.lda.lda_mailbox_autocreate, "seed wins: autocreate defaults to yes");
         assert_eq!(s.mail.first_valid_uid, 500);
         assert_eq!(s.mail.mail_fsync, FsyncMode::Optimized);
+        assert_eq!(s.auth_socket_path(), Path::new("/run/dovecot/auth-userdb"));
     }
 
     #[test]

@@ -104,6 +104,10 @@ fn dash_p_reads_the_file_and_hard_links_it() {
     let t = TestHome::new();
     let path = t.root.join("msg.eml");
     write_file(&path, std::str::from_utf8(&sample_message("p")).unwrap());
+    // fs.protected_hardlinks: only the owner (or a user who may write it) can link a file.
+    if running_as_root() {
+        nix::unistd::chown(&path, Some(t.ids.0.into()), Some(t.ids.1.into())).unwrap();
+    }
     assert_code(&t.deliver(&["-p", path.to_str().unwrap()], b"ignored stdin"), 0);
     let inbox = t.inbox();
     assert_eq!(inbox.len(), 1);

@@ -92,11 +92,12 @@ fn relative_home_is_75() {
 }
 
 #[test]
-fn uid_zero_from_userdb_is_75() {
+fn passwd_file_entry_with_uid_zero_is_dropped_as_dovecot_does() {
+    // Dovecot's passwd-file drops entries whose uid resolves to 0: the user is unknown (67).
     let t = TestHome::new();
     t.add_passwd_line(&format!("rootish::0:0::{}::", t.home.display()));
     let out = t.run_raw(&["-c", t.conf.to_str().unwrap(), "-d", "rootish"], &sample_message("z"));
-    assert_code(&out, 75);
+    assert_code(&out, 67);
     assert!(t.inbox().is_empty());
 }
 

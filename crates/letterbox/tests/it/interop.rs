@@ -20,7 +20,7 @@ impl Dovecot {
         let lda = PathBuf::from(std::env::var("DOVECOT_LDA").unwrap_or("/usr/lib/dovecot/dovecot-lda".into()));
         let doveadm = PathBuf::from(std::env::var("DOVEADM").unwrap_or("/usr/bin/doveadm".into()));
         if lda.exists() && doveadm.exists() {
-            let version = Command::new(&doveadm).arg("-c").arg("/dev/null").arg("--version").output();
+            let version = Command::new("dovecot").arg("--version").output();
             let version = version.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
             assert!(version.starts_with("2.3."), "interop needs Dovecot 2.3, found {version:?}");
             return Some(Dovecot { lda, doveadm });

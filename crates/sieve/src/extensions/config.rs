@@ -143,24 +143,31 @@ mod tests {
     #[test]
     fn default_set_is_pigeonhole_default() {
         let c = ExtensionConfig::default();
-        for on in ["fileinto", "vacation", "imap4flags", "variables", "mime", "duplicate"] {
+        for on in ["fileinto", "vacation", "imap4flags", "variables", "enotify", "duplicate"] {
             assert!(c.enabled.contains(on), "{on}");
         }
-        for off in ["editheader", "vacation-seconds", "spamtest", "ereject", "vnd.dovecot.environment"] {
+        for off in
+            ["editheader", "vacation-seconds", "spamtest", "ereject", "vnd.dovecot.environment"]
+        {
             assert!(!c.enabled.contains(off), "{off}");
         }
     }
 
     #[test]
     fn plus_minus_and_replacement() {
-        let c = ExtensionConfig::from_settings(&settings(&[("sieve_extensions", "+editheader -fileinto +nope")]));
+        let c = ExtensionConfig::from_settings(&settings(&[(
+            "sieve_extensions",
+            "+editheader -fileinto +nope",
+        )]));
         assert!(c.enabled.contains("editheader"));
         assert!(!c.enabled.contains("fileinto"));
         assert!(c.enabled.contains("vacation"));
         assert_eq!(c.unknown, vec!["nope".to_owned()]);
-        let c = ExtensionConfig::from_settings(&settings(&[("sieve_extensions", "fileinto reject")]));
+        let c =
+            ExtensionConfig::from_settings(&settings(&[("sieve_extensions", "fileinto reject")]));
         assert_eq!(c.enabled.len(), 2);
-        let c = ExtensionConfig::from_settings(&settings(&[("sieve_global_extensions", "+vacation")]));
+        let c =
+            ExtensionConfig::from_settings(&settings(&[("sieve_global_extensions", "+vacation")]));
         assert!(!c.allows("vacation", false));
         assert!(c.allows("vacation", true));
     }

@@ -189,15 +189,28 @@ impl Registry {
         self.match_types.iter().find(|(n, e, _)| *n == name && visible(e, req)).map(|m| m.2)
     }
 
-    pub(crate) fn address_part(&self, name: &str, req: &BTreeSet<&'static str>) -> Option<AddressPart> {
+    pub(crate) fn address_part(
+        &self,
+        name: &str,
+        req: &BTreeSet<&'static str>,
+    ) -> Option<AddressPart> {
         self.address_parts.iter().find(|(n, e, _)| *n == name && visible(e, req)).map(|m| m.2)
     }
 
-    pub(crate) fn comparator(&self, name: &str, req: &BTreeSet<&'static str>) -> Option<Comparator> {
+    pub(crate) fn comparator(
+        &self,
+        name: &str,
+        req: &BTreeSet<&'static str>,
+    ) -> Option<Comparator> {
         self.comparators.iter().find(|(n, e, _)| *n == name && visible(e, req)).map(|m| m.2)
     }
 
-    pub(crate) fn tag_for(&self, def: &CommandDef, name: &str, req: &BTreeSet<&'static str>) -> Option<TagDef> {
+    pub(crate) fn tag_for(
+        &self,
+        def: &CommandDef,
+        name: &str,
+        req: &BTreeSet<&'static str>,
+    ) -> Option<TagDef> {
         let own = def.tags.iter().find(|t| t.name == name).copied();
         let own = own.filter(|_| visible(def.ext, req));
         own.or_else(|| {

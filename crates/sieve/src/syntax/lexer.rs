@@ -399,7 +399,10 @@ mod tests {
     #[test]
     fn unterminated_constructs_report_start_line() {
         let (_, d) = kinds("\n\"abc\n");
-        assert_eq!(d.errors[0].message, "end of file before end of quoted string started at line 2");
+        assert_eq!(
+            d.errors[0].message,
+            "end of file before end of quoted string started at line 2"
+        );
         let (_, d) = kinds("/* abc");
         assert!(d.errors[0].message.contains("bracket comment"));
         let (_, d) = kinds("text:\n.");

@@ -34,7 +34,8 @@ pub fn parse(toks: &[Token], script: &str, diags: &mut Diagnostics) -> Vec<Node>
                 }
             }
             other => {
-                let msg = format!("unexpected {} found at (the presumed) end of file", other.describe());
+                let msg =
+                    format!("unexpected {} found at (the presumed) end of file", other.describe());
                 p.error(p.pos(), msg);
                 return out;
             }
@@ -85,8 +86,9 @@ impl Parser<'_> {
                 Ok(node)
             }
             TokenKind::LBrace => {
-                if depth >= MAX_NESTING {
-                    let msg = format!("cannot nest command blocks deeper than {MAX_NESTING} levels");
+                if depth > MAX_NESTING {
+                    let msg =
+                        format!("cannot nest command blocks deeper than {MAX_NESTING} levels");
                     self.error(self.pos(), msg);
                     return Err(Failed);
                 }
@@ -122,8 +124,10 @@ impl Parser<'_> {
                 }
                 other => {
                     let eof = *other == TokenKind::Eof;
-                    let msg =
-                        format!("expected end of compound block '}}', but found {}", other.describe());
+                    let msg = format!(
+                        "expected end of compound block '}}', but found {}",
+                        other.describe()
+                    );
                     self.error(self.pos(), msg);
                     if eof {
                         return Err(Failed);
@@ -142,7 +146,8 @@ impl Parser<'_> {
         };
         let pos = self.pos();
         self.advance();
-        let mut node = Node { name, pos, args: Vec::new(), tests: Vec::new(), test_list: false, block: None };
+        let mut node =
+            Node { name, pos, args: Vec::new(), tests: Vec::new(), test_list: false, block: None };
         self.arguments(&mut node, what)?;
         Ok(node)
     }
@@ -167,8 +172,9 @@ impl Parser<'_> {
                 _ => break,
             };
             if node.args.len() >= MAX_ARGUMENTS {
+                // Pigeonhole notices after reading the argument: report at the next token.
                 let msg = format!("too many arguments for {what} '{}'", node.name);
-                self.error(pos, msg);
+                self.error(self.pos(), msg);
                 return Err(Failed);
             }
             node.args.push(arg);
@@ -252,8 +258,10 @@ impl Parser<'_> {
                     return Ok(());
                 }
                 other => {
-                    let msg =
-                        format!("expecting ',' or end of test list ')', but found {}", other.describe());
+                    let msg = format!(
+                        "expecting ',' or end of test list ')', but found {}",
+                        other.describe()
+                    );
                     self.error(self.pos(), msg);
                     return Err(Failed);
                 }

@@ -6,19 +6,24 @@
 pub mod signature;
 mod strings;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+pub use strings::is_identifier;
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::CompileOptions;
 use crate::diag::{Diagnostics, Pos};
 use crate::extensions::Registry;
-use crate::program::{CustomArgs, CustomOpCall, CustomTestCall, CustomValue, IncludedProgram, Op, OpKind, PStr, Test};
+use crate::program::{
+    CustomArgs, CustomOpCall, CustomTestCall, CustomValue, IncludedProgram, Op, OpKind, PStr, Test,
+};
 use crate::syntax::ast::{Arg, Node};
-use crate::CompileOptions;
 use signature::{Build, CommandDef, SubTests, Validated};
 
 /// Shared state of one whole compile (main script and its includes).
-pub(crate) struct Unit<'a> {
-    pub registry: &'a Registry,
-    pub options: &'a CompileOptions,
+pub(crate) struct Unit {
+    pub registry: Arc<Registry>,
+    pub options: CompileOptions,
     pub diags: Diagnostics,
     pub globals: Vec<String>,
     pub includes: Vec<IncludedProgram>,
@@ -28,8 +33,8 @@ pub(crate) struct Unit<'a> {
 
 /// Per-program compiler state handed to every build function.
 pub struct Builder<'a> {
-    pub(crate) unit: &'a mut Unit<'a>,
-    pub(crate) registry: &'a Registry,
+    pub(crate) unit: &'a mut Unit,
+    pub(crate) registry: Arc<Registry>,
     /// Script name for diagnostics.
     pub script: String,
     /// Capabilities required so far.
@@ -43,8 +48,8 @@ pub struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    pub(crate) fn new(unit: &'a mut Unit<'a>, script: &str) -> Self {
-        let registry = unit.registry;
+    pub(crate) fn new(unit: &'a mut Unit, script: &str) -> Self {
+        let registry = unit.registry.clone();
         Builder {
             unit,
             registry,
@@ -76,7 +81,7 @@ impl<'a> Builder<'a> {
 
     /// Compile options of this compile.
     pub fn options(&self) -> &CompileOptions {
-        self.unit.options
+        &self.unit.options
     }
 
     /// Compiles a list of top-level or block commands.
@@ -101,7 +106,13 @@ impl<'a> Builder<'a> {
             require_allowed = false;
             let continues = lname == "elsif" || lname == "else";
             if continues && !chain_open {
-                self.error(node.pos, format!("the {lname} command must follow an if or elseif command"));
+                self.error(
+                    node.pos,
+                    format!("the {lname} command must follow an if or elseif command"),
+                );
+                // Later elsif/else of this broken chain are not reported again.
+                chain = None;
+                chain_open = lname == "elsif";
                 continue;
             }
             let op = self.node_command(node, &lname);
@@ -110,8 +121,10 @@ impl<'a> Builder<'a> {
             match op {
                 Some(op) if continues => {
                     let target = chain.and_then(|i| ops.get_mut(i));
-                    if let (Some(Op { kind: OpKind::If { branches: b, otherwise: o }, .. }), OpKind::If { branches, otherwise }) =
-                        (target, op.kind)
+                    if let (
+                        Some(Op { kind: OpKind::If { branches: b, otherwise: o }, .. }),
+                        OpKind::If { branches, otherwise },
+                    ) = (target, op.kind)
                     {
                         b.extend(branches);
                         if otherwise.is_some() {
@@ -131,29 +144,36 @@ impl<'a> Builder<'a> {
     }
 
     fn require(&mut self, node: &Node) {
-        let def = self.registry.command("require").cloned();
+        if !node.tests.is_empty() {
+            self.error(node.pos, "the require command accepts no sub-tests, but tests are specified");
+            return;
+        }
+        if node.block.is_some() {
+            let msg = "the require command does not accept a command block, but one is specified anyway";
+            self.error(node.pos, msg);
+            return;
+        }
         let items: Vec<(String, Pos)> = match node.args.as_slice() {
             [Arg::Str(s)] => vec![(s.value.clone(), s.pos)],
             [Arg::List(l, _)] => l.iter().map(|s| (s.value.clone(), s.pos)).collect(),
             [other] => {
-                self.error(
-                    other.pos(),
-                    format!("the require command accepts a single string or string list argument, but a {} was found", other.kind_name()),
+                let msg = format!(
+                    "the require command accepts a single string or string list argument, \
+                     but a {} was found",
+                    other.kind_name()
                 );
+                self.error(other.pos(), msg);
                 return;
             }
             args => {
-                self.error(node.pos, format!("the require command requires 1 positional argument(s), but {} is/are specified", args.len()));
+                let msg = format!(
+                    "the require command requires 1 positional argument(s), but {} is/are specified",
+                    args.len()
+                );
+                self.error(node.pos, msg);
                 return;
             }
         };
-        if !node.tests.is_empty() {
-            self.error(node.pos, "the require command accepts no sub-tests, but tests are specified");
-        }
-        if node.block.is_some() {
-            self.error(node.pos, "the require command does not accept a command block, but one is specified anyway");
-        }
-        drop(def);
         for (name, pos) in items {
             self.require_one(&name, pos);
         }
@@ -193,9 +213,15 @@ impl<'a> Builder<'a> {
         }
         let (word, other_word) = if as_test { ("test", "command") } else { ("command", "test") };
         if other.filter(vis).is_some() {
-            self.error(node.pos, format!("attempted to use {other_word} '{}' as {word}", node.name));
+            self.error(
+                node.pos,
+                format!("attempted to use {other_word} '{}' as {word}", node.name),
+            );
         } else if self.reported_unknown.insert(format!("{word}/{lname}")) {
-            self.error(node.pos, format!("unknown {word} '{}' (only reported once at first occurrence)", node.name));
+            self.error(
+                node.pos,
+                format!("unknown {word} '{}' (only reported once at first occurrence)", node.name),
+            );
         }
         None
     }
@@ -205,12 +231,19 @@ impl<'a> Builder<'a> {
         let errors_before = self.unit.diags.errors.len();
         let mut v = self.match_args(&def, node.pos, &node.args);
         self.check_subtests(&def, node, v.as_mut());
-        let skip_block = lname != "else" && v.as_ref().is_some_and(|v| matches!(v.tests.as_slice(), [Test::False]));
+        let skip_block = lname != "else"
+            && v.as_ref().is_some_and(|v| matches!(v.tests.as_slice(), [Test::False]));
         match (&node.block, def.block) {
-            (None, true) => self.error(node.pos, format!("the {} command requires a command block, but it is missing", def.name)),
-            (Some(_), false) => self.error(
+            (None, true) => self.error(
                 node.pos,
-                format!("the {} command does not accept a command block, but one is specified anyway", def.name),
+                format!("the {} command requires a command block, but it is missing", def.name),
+            ),
+            (Some(_), false) if self.unit.diags.errors.len() == errors_before => self.error(
+                node.pos,
+                format!(
+                    "the {} command does not accept a command block, but one is specified anyway",
+                    def.name
+                ),
             ),
             (Some(b), true) if !skip_block => {
                 let ops = self.block(b, false);
@@ -226,7 +259,9 @@ impl<'a> Builder<'a> {
         let mut v = v?;
         let kind = match &def.build {
             Build::Command(f) => f(self, &mut v)?,
-            Build::CustomCommand(c) => OpKind::Custom(CustomOpCall { command: c.clone(), args: self.custom_args(v) }),
+            Build::CustomCommand(c) => {
+                OpKind::Custom(CustomOpCall { command: c.clone(), args: self.custom_args(v) })
+            }
             _ => return None,
         };
         Some(Op { pos: node.pos, kind })
@@ -245,7 +280,9 @@ impl<'a> Builder<'a> {
         let mut v = v?;
         match &def.build {
             Build::Test(f) => f(self, &mut v),
-            Build::CustomTest(t) => Some(Test::Custom(CustomTestCall { test: t.clone(), args: self.custom_args(v) })),
+            Build::CustomTest(t) => {
+                Some(Test::Custom(CustomTestCall { test: t.clone(), args: self.custom_args(v) }))
+            }
             _ => None,
         }
     }
@@ -257,18 +294,22 @@ impl<'a> Builder<'a> {
             SubTests::One if node.tests.is_empty() => {
                 self.error(node.pos, format!("{what} requires one sub-test, but none is specified"))
             }
-            SubTests::One if node.test_list => {
-                self.error(node.pos, format!("{what} requires one sub-test, but a list of tests is specified"))
-            }
-            SubTests::List if node.tests.is_empty() => {
-                self.error(node.pos, format!("{what} requires a list of sub-tests, but none is specified"))
-            }
-            SubTests::List if !node.test_list => {
-                self.error(node.pos, format!("{what} requires a list of sub-tests, but a single test is specified"))
-            }
+            SubTests::One if node.test_list => self.error(
+                node.pos,
+                format!("{what} requires one sub-test, but a list of tests is specified"),
+            ),
+            SubTests::List if node.tests.is_empty() => self.error(
+                node.pos,
+                format!("{what} requires a list of sub-tests, but none is specified"),
+            ),
+            SubTests::List if !node.test_list => self.error(
+                node.pos,
+                format!("{what} requires a list of sub-tests, but a single test is specified"),
+            ),
             SubTests::None => {}
             _ => {
-                let tests: Vec<Option<Test>> = node.tests.iter().map(|t| self.node_test(t)).collect();
+                let tests: Vec<Option<Test>> =
+                    node.tests.iter().map(|t| self.node_test(t)).collect();
                 if let (Some(v), Some(tests)) = (v, tests.into_iter().collect::<Option<Vec<_>>>()) {
                     v.tests = tests;
                 }
@@ -285,12 +326,19 @@ impl<'a> Builder<'a> {
         if is_tag && !node.test_list {
             self.error(
                 sub.pos,
-                format!("missing colon ':' before ':{sname}' tag in {} {}", def.name, def.kind_word()),
+                format!(
+                    "missing colon ':' before ':{sname}' tag in {} {}",
+                    def.name,
+                    def.kind_word()
+                ),
             );
         } else if !def.test && !node.test_list && self.registry.test(&sname).is_none() {
             self.error(node.pos, format!("missing semicolon ';' after {} command", def.name));
         } else {
-            self.error(node.pos, format!("{} accepts no sub-tests, but tests are specified", def.what()));
+            self.error(
+                node.pos,
+                format!("{} accepts no sub-tests, but tests are specified", def.what()),
+            );
         }
     }
 
@@ -312,4 +360,32 @@ impl<'a> Builder<'a> {
             Arg::Tag(t, _) => CustomValue::Str(PStr::Lit(t.clone())),
         }
     }
+}
+
+/// Parses and validates one script into a program; `None` after errors (already recorded,
+/// with Pigeonhole's summary line).
+pub(crate) fn compile_program(
+    unit: &mut Unit,
+    source: &str,
+    name: &str,
+) -> Option<crate::program::Program> {
+    let mut parse_diags = Diagnostics::default();
+    let nodes = crate::syntax::parse_script(source, name, &mut parse_diags);
+    let parse_failed = parse_diags.has_errors();
+    // The lexer runs ahead of the parser here; report in source order as Pigeonhole does.
+    parse_diags.errors.sort_by_key(|d| d.line);
+    unit.diags.extend(parse_diags);
+    if parse_failed {
+        unit.diags.error(name, Pos::default(), "parse failed");
+        return None;
+    }
+    let before = unit.diags.errors.len();
+    let mut b = Builder::new(unit, name);
+    let ops = b.block(&nodes, true);
+    let local_vars = b.locals.len();
+    if unit.diags.errors.len() > before {
+        unit.diags.error(name, Pos::default(), "validation failed");
+        return None;
+    }
+    Some(crate::program::Program { ops, local_vars, name: name.to_owned() })
 }

@@ -82,13 +82,29 @@ pub enum SubTests {
     List,
 }
 
+/// Which positional argument may be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionalArg {
+    /// All are required.
+    None,
+    /// The first may be omitted (`setflag [variable] list`).
+    Leading,
+    /// The last may be omitted (`deleteheader name [value-patterns]`).
+    Trailing,
+}
+
+/// Builds a command from its validated arguments (`None` after reporting an error).
+pub type CommandBuildFn = fn(&mut Builder<'_>, &mut Validated) -> Option<OpKind>;
+/// Builds a test from its validated arguments (`None` after reporting an error).
+pub type TestBuildFn = fn(&mut Builder<'_>, &mut Validated) -> Option<Test>;
+
 /// How a validated node becomes program code.
 #[derive(Clone)]
 pub enum Build {
     /// A command of this crate.
-    Command(fn(&mut Builder<'_>, &mut Validated) -> Option<OpKind>),
+    Command(CommandBuildFn),
     /// A test of this crate.
-    Test(fn(&mut Builder<'_>, &mut Validated) -> Option<Test>),
+    Test(TestBuildFn),
     /// A command implemented outside this crate.
     CustomCommand(Arc<dyn CustomCommand>),
     /// A test implemented outside this crate.
@@ -116,6 +132,8 @@ pub struct CommandDef {
     pub subtests: SubTests,
     /// Requires a block (true) or forbids one (false).
     pub block: bool,
+    /// Positional argument that may be omitted.
+    pub optional: OptionalArg,
     /// Code generation.
     pub build: Build,
 }
@@ -137,6 +155,7 @@ impl CommandDef {
             address_part: false,
             subtests: SubTests::None,
             block: false,
+            optional: OptionalArg::None,
             build: Build::Command(build),
         }
     }
@@ -147,7 +166,11 @@ impl CommandDef {
         positional: Vec<Positional>,
         build: fn(&mut Builder<'_>, &mut Validated) -> Option<Test>,
     ) -> Self {
-        CommandDef { test: true, build: Build::Test(build), ..CommandDef::command(name, positional, |_, _| None) }
+        CommandDef {
+            test: true,
+            build: Build::Test(build),
+            ..CommandDef::command(name, positional, |_, _| None)
+        }
     }
 
     /// Adds own tags.
@@ -249,7 +272,12 @@ pub enum MatchKind {
 
 impl Builder<'_> {
     /// Checks `args` against `def`; `None` after reporting errors.
-    pub(crate) fn match_args(&mut self, def: &CommandDef, node_pos: Pos, args: &[Arg]) -> Option<Validated> {
+    pub(crate) fn match_args(
+        &mut self,
+        def: &CommandDef,
+        node_pos: Pos,
+        args: &[Arg],
+    ) -> Option<Validated> {
         let mut v = Validated {
             name: def.name,
             pos: node_pos,
@@ -260,6 +288,9 @@ impl Builder<'_> {
             tests: Vec::new(),
             block: Vec::new(),
         };
+        if !self.all_tags_known(def, args) {
+            return None;
+        }
         let mut seen = (false, false, false);
         let mut i = 0;
         while let Some(Arg::Tag(name, tpos)) = args.get(i) {
@@ -276,6 +307,33 @@ impl Builder<'_> {
         Some(v)
     }
 
+    /// Pigeonhole first checks every tag of the node, wherever it is, against the command.
+    fn all_tags_known(&mut self, def: &CommandDef, args: &[Arg]) -> bool {
+        let mut ok = true;
+        for a in args {
+            let Arg::Tag(name, tpos) = a else { continue };
+            let lname = name.to_ascii_lowercase();
+            let known = (def.match_args
+                && (lname == "comparator"
+                    || self.registry.match_type(&lname, &self.required).is_some()))
+                || (def.address_part
+                    && self.registry.address_part(&lname, &self.required).is_some())
+                || self.registry.tag_for(def, &lname, &self.required).is_some();
+            if known {
+                continue;
+            }
+            ok = false;
+            if self.reported_tags.insert((def.name, lname.clone())) {
+                let msg = format!(
+                    "unknown tagged argument ':{lname}' for {} (reported only once at first occurrence)",
+                    def.what()
+                );
+                self.error(*tpos, msg);
+            }
+        }
+        ok
+    }
+
     /// Handles one tag; returns whether its parameter was consumed.
     fn one_tag(
         &mut self,
@@ -290,7 +348,10 @@ impl Builder<'_> {
         if def.match_args {
             if let Some(kind) = self.registry.match_type(lname, &self.required) {
                 if seen.0 {
-                    self.error(tpos, format!("encountered duplicate MATCH-TYPE argument (:{lname}) for {what}"));
+                    self.error(
+                        tpos,
+                        format!("encountered duplicate MATCH-TYPE argument (:{lname}) for {what}"),
+                    );
                     return None;
                 }
                 seen.0 = true;
@@ -298,7 +359,10 @@ impl Builder<'_> {
             }
             if lname == "comparator" {
                 if seen.1 {
-                    self.error(tpos, format!("encountered duplicate COMPARATOR argument (:{lname}) for {what}"));
+                    self.error(
+                        tpos,
+                        format!("encountered duplicate COMPARATOR argument (:{lname}) for {what}"),
+                    );
                     return None;
                 }
                 seen.1 = true;
@@ -306,16 +370,19 @@ impl Builder<'_> {
                 return Some(true);
             }
         }
-        if def.address_part {
-            if let Some(part) = self.registry.address_part(lname, &self.required) {
-                if seen.2 {
-                    self.error(tpos, format!("encountered duplicate ADDRESS-PART argument (:{lname}) for {what}"));
-                    return None;
-                }
-                seen.2 = true;
-                v.part = part;
-                return Some(false);
+        if def.address_part
+            && let Some(part) = self.registry.address_part(lname, &self.required)
+        {
+            if seen.2 {
+                self.error(
+                    tpos,
+                    format!("encountered duplicate ADDRESS-PART argument (:{lname}) for {what}"),
+                );
+                return None;
             }
+            seen.2 = true;
+            v.part = part;
+            return Some(false);
         }
         let Some(tdef) = self.registry.tag_for(def, lname, &self.required) else {
             if self.reported_tags.insert((def.name, lname.to_owned())) {
@@ -338,10 +405,16 @@ impl Builder<'_> {
                 Some(true)
             }
             other => {
-                let found = other.map_or("no parameters were".to_owned(), |a| format!("a {} was", a.kind_name()));
+                let found = other.map_or("no parameters were".to_owned(), |a| {
+                    format!("a {} was", a.kind_name())
+                });
                 self.error(
                     tpos,
-                    format!("the :{} tag for {what} requires a {} as parameter, but {found} found", tdef.name, kind.name()),
+                    format!(
+                        "the :{} tag for {what} requires a {} as parameter, but {found} found",
+                        tdef.name,
+                        kind.name()
+                    ),
                 );
                 None
             }
@@ -359,13 +432,27 @@ impl Builder<'_> {
     ) -> Option<bool> {
         let rel_of = |b: &mut Self, param: Option<&Arg>| -> Option<Relation> {
             let Some(Arg::Str(s)) = param else {
-                let found = param.map_or("no parameters were".to_owned(), |a| format!("a {} was", a.kind_name()));
-                b.error(tpos, format!("the :{lname} tag for {} requires a string as parameter, but {found} found", def.what()));
+                let found = param.map_or("no parameters were".to_owned(), |a| {
+                    format!("a {} was", a.kind_name())
+                });
+                b.error(
+                    tpos,
+                    format!(
+                        "the :{lname} tag for {} requires a string as parameter, but {found} found",
+                        def.what()
+                    ),
+                );
                 return None;
             };
             let r = relation(&s.value);
             if r.is_none() {
-                b.error(s.pos, format!("invalid relational match type '{}' specified for :{lname} match", s.value));
+                b.error(
+                    s.pos,
+                    format!(
+                        "invalid relational match type '{}' specified for :{lname} match",
+                        s.value
+                    ),
+                );
             }
             r
         };
@@ -385,12 +472,21 @@ impl Builder<'_> {
         }
     }
 
-    fn comparator_tag(&mut self, def: &CommandDef, tpos: Pos, param: Option<&Arg>) -> Option<Comparator> {
+    fn comparator_tag(
+        &mut self,
+        def: &CommandDef,
+        tpos: Pos,
+        param: Option<&Arg>,
+    ) -> Option<Comparator> {
         let Some(Arg::Str(s)) = param else {
-            let found = param.map_or("no parameters were".to_owned(), |a| format!("a {} was", a.kind_name()));
+            let found = param
+                .map_or("no parameters were".to_owned(), |a| format!("a {} was", a.kind_name()));
             self.error(
                 tpos,
-                format!("the :comparator tag for {} requires a string as parameter, but {found} found", def.what()),
+                format!(
+                    "the :comparator tag for {} requires a string as parameter, but {found} found",
+                    def.what()
+                ),
             );
             return None;
         };
@@ -421,7 +517,10 @@ impl Builder<'_> {
             );
             return None;
         }
-        if args.len() != def.positional.len() {
+        let min = def.positional.len() - usize::from(def.optional != OptionalArg::None);
+        let shift =
+            usize::from(def.optional == OptionalArg::Leading && args.len() < def.positional.len());
+        if args.len() < min || args.len() > def.positional.len() {
             let at = args.first().map_or(v.pos, Arg::pos);
             self.error(
                 at,
@@ -434,7 +533,7 @@ impl Builder<'_> {
             return None;
         }
         let mut ok = true;
-        for (n, (arg, p)) in args.iter().zip(def.positional.iter()).enumerate() {
+        for (n, (arg, p)) in args.iter().zip(def.positional.iter().skip(shift)).enumerate() {
             if !p.kind.accepts(arg) {
                 self.error(
                     arg.pos(),

@@ -42,7 +42,10 @@ impl Builder<'_> {
                     match crate::matching::compile_regex(k, spec.comparator) {
                         Ok(r) => out.push(r),
                         Err(e) => {
-                            self.error(arg.pos(), format!("invalid regular expression '{k}' for regex match: {e}"));
+                            self.error(
+                                arg.pos(),
+                                format!("invalid regular expression '{k}' for regex match: {e}"),
+                            );
                         }
                     }
                 }
@@ -55,10 +58,11 @@ impl Builder<'_> {
     /// Resolves a variable name (as in `set`) to a reference; `None` if invalid.
     pub fn variable(&mut self, name: &str, pos: Pos) -> Option<VarRef> {
         let lname = name.to_ascii_lowercase();
-        if let Some(rest) = lname.strip_prefix("global.") {
-            if is_identifier(rest) && self.has_ext("include") {
-                return Some(self.global(rest));
-            }
+        if let Some(rest) = lname.strip_prefix("global.")
+            && is_identifier(rest)
+            && self.has_ext("include")
+        {
+            return Some(self.global(rest));
         }
         if !is_identifier(&lname) {
             return None;
@@ -99,7 +103,9 @@ impl Builder<'_> {
             }
             return match ns {
                 "global" => self.variable(&lname, Pos::default()).map(Part::Var),
-                "env" if self.has_ext("vnd.dovecot.environment") => Some(Part::Var(VarRef::Env(rest.to_owned()))),
+                "env" if self.has_ext("vnd.dovecot.environment") => {
+                    Some(Part::Var(VarRef::Env(rest.to_owned())))
+                }
                 _ => Some(Part::Var(VarRef::Host(lname))),
             };
         }
@@ -191,7 +197,12 @@ impl Builder<'_> {
             match char::from_u32(cp) {
                 Some(c) => out.push(c),
                 None => {
-                    self.error(pos, format!("invalid unicode character 0x{cp:08x} in encoded character substitution"));
+                    self.error(
+                        pos,
+                        format!(
+                            "invalid unicode character 0x{cp:08x} in encoded character substitution"
+                        ),
+                    );
                     return Some(String::new());
                 }
             }

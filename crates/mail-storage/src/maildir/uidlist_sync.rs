@@ -1,0 +1,192 @@
+//! Giving a saved message its UID (maildir.md §2, §4, maildir-uidlist.c): under
+//! `dovecot-uidlist.lock` the next UID is read from the uidlist's header and tail only,
+//! the message is renamed into place, and one record line is appended in a single write.
+//!
+//! Better than Dovecot (seed-wins.md): the lock is waited for, up to
+//! `StorageSettings::dotlock_timeout`; only at that bound is the message left in `new/`
+//! without a UID, as Dovecot does at once. The file is never rewritten in place: creation,
+//! version upgrades and torn tails go through `dovecot-uidlist.tmp` + `rename()`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt, fchown};
+use std::path::{Path, PathBuf};
+
+use dovecot_index::uidlist::{UIDLIST_FILE, generate_guid, read_append_state};
+use dovecot_index::uidvalidity::next_uidvalidity;
+use dovecot_index::{Dotlock, DotlockError, DotlockSettings, Uidlist, UidlistError, UidlistHeader, UidlistRecord};
+
+use crate::error::StorageError;
+use crate::mailbox::Mailbox;
+use crate::maildir::keywords::letters_for;
+
+/// Outcome of a commit.
+#[derive(Debug)]
+pub(crate) struct Committed {
+    pub path: PathBuf,
+    pub uid: Option<u32>,
+    pub uid_missing_reason: Option<String>,
+    pub dropped_keywords: Vec<String>,
+}
+
+/// How the record will be written.
+enum Plan {
+    Append { file: File, offset: u64, uid: u32 },
+    Create,
+    Rewrite(Uidlist),
+    Skip(String),
+}
+
+/// Takes the uidlist lock, assigns keyword letters, lets `place` rename the message into
+/// `new/` or `cur/` (it receives the keyword letters), then records the UID. If recording
+/// fails the placed file is unlinked again while the lock is still held.
+pub(crate) fn commit(
+    mb: &Mailbox,
+    storage_id: &str,
+    keywords: &[String],
+    place: impl FnOnce(&[char]) -> Result<PathBuf, StorageError>,
+) -> Result<Committed, StorageError> {
+    let control = &mb.paths.control;
+    let uidlist_path = control.join(UIDLIST_FILE);
+    let lock_settings = DotlockSettings {
+        timeout: mb.settings.dotlock_timeout,
+        stale_timeout: std::time::Duration::from_secs(120),
+        hostname: mb.settings.hostname.clone(),
+        file_mode: mb.perms.file_mode,
+        gid: mb.perms.gid,
+    };
+    let lock = match Dotlock::acquire(&uidlist_path, &lock_settings) {
+        Ok(lock) => lock,
+        Err(timeout @ DotlockError::Timeout { .. }) => {
+            let (letters, dropped_keywords) = letters_for(control, keywords, false, &mb.perms, &mb.settings)?;
+            let path = place(&letters)?;
+            let reason = Some(timeout.to_string());
+            return Ok(Committed { path, uid: None, uid_missing_reason: reason, dropped_keywords });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (letters, dropped_keywords) = letters_for(control, keywords, true, &mb.perms, &mb.settings)?;
+    let plan = plan(mb, &uidlist_path)?;
+    let path = place(&letters)?;
+    let (uid, uid_missing_reason) = match record(mb, &uidlist_path, plan, storage_id) {
+        Ok(Ok(uid)) => (Some(uid), None),
+        Ok(Err(reason)) => (None, Some(format!("{reason}; Dovecot assigns the UID at its next sync"))),
+        Err(e) => {
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
+    };
+    // An overridden lock cannot be undone any more; the record is already durable.
+    let _ = lock.release();
+    Ok(Committed { path, uid, uid_missing_reason, dropped_keywords })
+}
+
+/// Decides how to record the next UID, reading only the header and the tail.
+fn plan(mb: &Mailbox, path: &Path) -> Result<Plan, StorageError> {
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(if index_exists(&mb.paths.index) {
+                Plan::Skip("dovecot-uidlist is missing but the index exists".into())
+            } else {
+                Plan::Create
+            });
+        }
+        Err(e) => return Err(StorageError::io("open", path, e, false)),
+    };
+    match read_append_state(&mut file) {
+        Ok(state) if state.header.version == 3 && state.ends_with_newline => {
+            Ok(Plan::Append { uid: state.next_uid(), offset: state.len, file })
+        }
+        Ok(_) => {
+            let data = fs::read(path).map_err(|e| StorageError::io("read", path, e, false))?;
+            match Uidlist::parse(&data) {
+                Ok(mut list) => {
+                    // A torn last line may name a UID a crashed writer already used elsewhere.
+                    if let Some(torn_uid) = torn_tail_uid(&data) {
+                        list.header.next_uid = list.header.next_uid.max(torn_uid.saturating_add(1));
+                    }
+                    Ok(Plan::Rewrite(list))
+                }
+                Err(e) => Ok(Plan::Skip(e.to_string())),
+            }
+        }
+        Err(UidlistError::Broken { line, reason }) => {
+            Ok(Plan::Skip(format!("Broken file {} line {line}: {reason}", path.display())))
+        }
+        Err(UidlistError::Io(e)) => Err(StorageError::io("read", path, e, false)),
+    }
+}
+
+/// The UID at the start of an unterminated last line, if any.
+fn torn_tail_uid(data: &[u8]) -> Option<u32> {
+    let start = data.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let tail = &data[start..];
+    let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&tail[..digits]).ok()?.parse().ok()
+}
+
+fn index_exists(index_dir: &Path) -> bool {
+    ["dovecot.index", "dovecot.index.log"].iter().any(|name| index_dir.join(name).exists())
+}
+
+/// Writes the record; the inner error is the reason when the plan was to skip.
+fn record(mb: &Mailbox, path: &Path, plan: Plan, storage_id: &str) -> Result<Result<u32, String>, StorageError> {
+    let fsync = mb.settings.fsync.enabled();
+    match plan {
+        Plan::Append { file, offset, uid } => {
+            let line = UidlistRecord::new(uid, storage_id).to_line();
+            file.write_all_at(line.as_bytes(), offset).map_err(|e| StorageError::io("write", path, e, false))?;
+            if fsync {
+                file.sync_data().map_err(|e| StorageError::io("fdatasync", path, e, false))?;
+            }
+            Ok(Ok(uid))
+        }
+        Plan::Create => {
+            let uid_validity = next_uidvalidity(&mb.paths.control_root, mb.perms.file_mode);
+            let header = UidlistHeader::new(uid_validity, 1, generate_guid(&mb.settings.hostname));
+            let list = Uidlist { header, records: vec![UidlistRecord::new(1, storage_id)] };
+            write_atomic(mb, path, &list.to_bytes())?;
+            Ok(Ok(1))
+        }
+        Plan::Rewrite(mut list) => {
+            let uid = list.next_uid();
+            if list.header.guid.is_none() {
+                list.header.guid = Some(generate_guid(&mb.settings.hostname));
+            }
+            list.records.push(UidlistRecord::new(uid, storage_id));
+            write_atomic(mb, path, &list.to_bytes())?;
+            Ok(Ok(uid))
+        }
+        Plan::Skip(reason) => Ok(Err(reason)),
+    }
+}
+
+/// `dovecot-uidlist.tmp` + fdatasync + `rename()`: readers see the old or the new file.
+fn write_atomic(mb: &Mailbox, path: &Path, data: &[u8]) -> Result<(), StorageError> {
+    let tmp = path.with_file_name(format!("{UIDLIST_FILE}.tmp"));
+    let io_err = |op: &str, e: io::Error| StorageError::io(op, &tmp, e, false);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mb.perms.file_mode)
+            .open(&tmp)
+            .map_err(|e| io_err("open", e))?;
+        file.set_permissions(fs::Permissions::from_mode(mb.perms.file_mode)).map_err(|e| io_err("fchmod", e))?;
+        if let Some(gid) = mb.perms.gid {
+            fchown(&file, None, Some(gid)).map_err(|e| io_err("fchown", e))?;
+        }
+        file.write_all(data).map_err(|e| io_err("write", e))?;
+        if mb.settings.fsync.enabled() {
+            file.sync_data().map_err(|e| io_err("fdatasync", e))?;
+        }
+        fs::rename(&tmp, path).map_err(|e| io_err("rename", e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

@@ -1,0 +1,56 @@
+//! RFC 7352 `duplicate [":handle" string] [":header" string / ":uniqueid" string]
+//! [":seconds" number] [":last"]`; the host answers whether an id was seen and records the
+//! ids listed in the result once the delivery succeeds.
+
+use crate::program::{DuplicateTest, Test};
+use crate::syntax::ast::Arg;
+use crate::validate::Builder;
+use crate::validate::signature::{ArgKind, CommandDef, Validated, tag};
+
+use super::{Extension, Registrar};
+
+/// The `duplicate` extension.
+pub struct Duplicate;
+
+impl Extension for Duplicate {
+    fn name(&self) -> &'static str {
+        "duplicate"
+    }
+
+    fn register(&self, r: &mut Registrar<'_>) {
+        let def = CommandDef::test("duplicate", vec![], build).with_tags(&[
+            tag("handle", Some(ArgKind::Str)),
+            tag("header", Some(ArgKind::Str)),
+            tag("uniqueid", Some(ArgKind::Str)),
+            tag("seconds", Some(ArgKind::Number)),
+            tag("last", None),
+        ]);
+        r.command(def);
+    }
+}
+
+fn str_tag(b: &mut Builder<'_>, v: &Validated, name: &str) -> Option<crate::program::PStr> {
+    match &v.tag(name)?.param {
+        Some(Arg::Str(s)) => Some(b.string(s)),
+        _ => None,
+    }
+}
+
+fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
+    if v.has("header") && v.has("uniqueid") {
+        b.error(v.pos, "the duplicate test cannot have both :header and :uniqueid");
+        return None;
+    }
+    let seconds = match v.tag("seconds").and_then(|t| t.param.clone()) {
+        Some(Arg::Number(n, _)) => Some(n),
+        _ => None,
+    };
+    let test = DuplicateTest {
+        handle: str_tag(b, v, "handle"),
+        header: str_tag(b, v, "header"),
+        unique_id: str_tag(b, v, "uniqueid"),
+        seconds,
+        last: v.has("last"),
+    };
+    Some(Test::Duplicate(Box::new(test)))
+}

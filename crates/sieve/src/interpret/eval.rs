@@ -1,0 +1,281 @@
+//! Test evaluation and the generic "values × keys" matcher shared by every test.
+
+use crate::address::{detail_part, domain, local_part, user_part};
+use crate::matching::{compare, compile_regex, match_value, regex_match, relation_holds};
+use crate::message::parse_addresses;
+use crate::program::{AddressPart, BodyTransform, Keys, MatchSpec, MatchType, PStr, Test};
+
+use super::{Machine, RuntimeError};
+
+impl Machine<'_> {
+    /// Evaluates a test.
+    pub(crate) fn test(&mut self, t: &Test) -> Result<bool, RuntimeError> {
+        self.charge(1)?;
+        match t {
+            Test::True => Ok(true),
+            Test::False => Ok(false),
+            Test::Not(inner) => Ok(!self.test(inner)?),
+            Test::AnyOf(list) => {
+                for t in list {
+                    if self.test(t)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Test::AllOf(list) => {
+                for t in list {
+                    if !self.test(t)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Test::Exists(names) => {
+                let names = self.eval_list(names);
+                Ok(names
+                    .iter()
+                    .all(|n| self.headers().iter().any(|h| h.name.eq_ignore_ascii_case(n))))
+            }
+            Test::Size { over, limit } => {
+                let size = self.message.size();
+                Ok(if *over { size > *limit } else { size < *limit })
+            }
+            Test::Header { names, keys, spec, index } => {
+                let values = self.header_values(names, *index);
+                self.match_keys(values, keys, spec)
+            }
+            Test::Address { headers, keys, spec, part, index } => {
+                let values = self.address_values(headers, *part, *index);
+                self.match_keys(values, keys, spec)
+            }
+            Test::Envelope { parts, keys, spec, part } => {
+                let values = self.envelope_values(parts, *part);
+                self.match_keys(values, keys, spec)
+            }
+            Test::String { sources, keys, spec } => {
+                let mut values = self.eval_list(sources);
+                if matches!(spec.match_type, MatchType::Count(_)) {
+                    values.retain(|v| !v.is_empty());
+                }
+                self.match_keys(values, keys, spec)
+            }
+            _ => self.test_ext(t),
+        }
+    }
+
+    /// Extension tests (kept apart to keep `test` short).
+    fn test_ext(&mut self, t: &Test) -> Result<bool, RuntimeError> {
+        match t {
+            Test::HasFlag { vars, keys, spec } => {
+                let flags: Vec<String> = match vars {
+                    None => self.flags.clone(),
+                    Some(vs) => {
+                        let raw: Vec<String> = vs.iter().map(|v| self.read_var(v)).collect();
+                        super::normalize_flags(&raw)
+                    }
+                };
+                self.match_keys(flags, keys, spec)
+            }
+            Test::Body { transform, keys, spec } => {
+                let values = self.body_values(transform)?;
+                self.match_keys(values, keys, spec)
+            }
+            Test::MailboxExists(names) => {
+                for n in self.eval_list(names) {
+                    if !self.env.mailbox_exists(&n).map_err(|e| self.host_error(e))? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Test::Environment { name, keys, spec } => {
+                let n = self.eval(name).to_ascii_lowercase();
+                match self.env.environment_item(&n) {
+                    Some(v) => self.match_keys(vec![v], keys, spec),
+                    None => Ok(false),
+                }
+            }
+            Test::Ihave(b) => Ok(*b),
+            Test::Custom(call) => call.test.evaluate(&call.args, self),
+            _ => self.test_more(t),
+        }
+    }
+
+    /// Values of the named headers, honouring `:index n [:last]`.
+    pub(crate) fn header_values(
+        &mut self,
+        names: &[PStr],
+        index: Option<(u64, bool)>,
+    ) -> Vec<String> {
+        let names = self.eval_list(names);
+        let mut out = Vec::new();
+        for n in &names {
+            let vals = crate::message::header_values(self.headers(), n);
+            out.extend(pick_index(vals, index));
+        }
+        out
+    }
+
+    fn address_values(
+        &mut self,
+        headers: &[PStr],
+        part: AddressPart,
+        index: Option<(u64, bool)>,
+    ) -> Vec<String> {
+        let names = self.eval_list(headers);
+        let delim = self.env.subaddress_delimiter();
+        let mut out = Vec::new();
+        for n in &names {
+            let raws: Vec<Vec<u8>> = self
+                .headers()
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case(n))
+                .map(|h| h.value.clone())
+                .collect();
+            for raw in pick_index(raws, index) {
+                for a in parse_addresses(&raw) {
+                    if let Some(v) = address_part(&a.address, part, &delim) {
+                        out.push(v);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn envelope_values(&mut self, parts: &[PStr], part: AddressPart) -> Vec<String> {
+        let names = self.eval_list(parts);
+        let delim = self.env.subaddress_delimiter();
+        let mut out = Vec::new();
+        for n in names {
+            let value = match n.to_ascii_lowercase().as_str() {
+                "from" => Some(self.envelope.from.clone().unwrap_or_default()),
+                "to" => Some(self.envelope.to.clone()),
+                "orig_to" => {
+                    Some(self.envelope.orig_to.clone().unwrap_or_else(|| self.envelope.to.clone()))
+                }
+                "auth" => self.envelope.auth.clone(),
+                _ => None,
+            };
+            let Some(value) = value else { continue };
+            if value.is_empty() {
+                // The null path: only `:all` sees it (as "").
+                if part == AddressPart::All {
+                    out.push(value);
+                }
+                continue;
+            }
+            if let Some(v) = address_part(&value, part, &delim) {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    fn body_values(&mut self, transform: &BodyTransform) -> Result<Vec<String>, RuntimeError> {
+        self.charge(self.message.size() / 1024)?;
+        let raw = self.message.raw();
+        Ok(match transform {
+            BodyTransform::Raw => vec![String::from_utf8_lossy(self.message.body()).into_owned()],
+            BodyTransform::Text => crate::mime::text_parts(raw, &[String::from("text")]),
+            BodyTransform::Content(types) => {
+                let types = self.eval_list(types);
+                crate::mime::text_parts(raw, &types)
+            }
+        })
+    }
+
+    /// Matches `values` against `keys`; sets match variables on a `:matches`/`:regex` hit.
+    pub(crate) fn match_keys(
+        &mut self,
+        values: Vec<String>,
+        keys: &Keys,
+        spec: &MatchSpec,
+    ) -> Result<bool, RuntimeError> {
+        let key_strings = self.eval_list(&keys.list);
+        self.charge((values.len() * key_strings.len()) as u64)?;
+        match spec.match_type {
+            MatchType::Count(rel) => {
+                let n = values.len().to_string();
+                Ok(key_strings.iter().any(|k| relation_holds(rel, compare(spec.comparator, &n, k))))
+            }
+            MatchType::Regex => self.match_regex(&values, keys, &key_strings, spec),
+            mt => {
+                let capture = mt == MatchType::Matches;
+                for v in &values {
+                    for k in &key_strings {
+                        let mut caps = capture.then(Vec::new);
+                        if match_value(mt, spec.comparator, v, k, &mut caps) {
+                            if let Some(c) = caps {
+                                self.match_values = c;
+                            }
+                            return Ok(true);
+                        }
+                    }
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    fn match_regex(
+        &mut self,
+        values: &[String],
+        keys: &Keys,
+        key_strings: &[String],
+        spec: &MatchSpec,
+    ) -> Result<bool, RuntimeError> {
+        let compiled;
+        let regexes = match &keys.regexes {
+            Some(r) => r,
+            None => {
+                let mut v = Vec::new();
+                for k in key_strings {
+                    match compile_regex(k, spec.comparator) {
+                        Ok(r) => v.push(r),
+                        Err(e) => {
+                            return Err(self.failure(format!(
+                                "invalid regular expression '{k}' for regex match: {e}"
+                            )));
+                        }
+                    }
+                }
+                compiled = v;
+                &compiled
+            }
+        };
+        for v in values {
+            for re in regexes {
+                let mut caps = Some(Vec::new());
+                if regex_match(re, v, &mut caps) {
+                    self.match_values = caps.unwrap_or_default();
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Applies `:index n [:last]` (1-based) to a list of values.
+fn pick_index<T>(mut vals: Vec<T>, index: Option<(u64, bool)>) -> Vec<T> {
+    let Some((n, last)) = index else { return vals };
+    let Ok(n) = usize::try_from(n) else { return Vec::new() };
+    if n == 0 || n > vals.len() {
+        return Vec::new();
+    }
+    let i = if last { vals.len() - n } else { n - 1 };
+    vec![vals.swap_remove(i)]
+}
+
+/// Extracts an address part; `None` when the part does not exist (e.g. no detail).
+fn address_part(addr: &str, part: AddressPart, delim: &str) -> Option<String> {
+    match part {
+        AddressPart::All => Some(addr.to_owned()),
+        AddressPart::LocalPart => Some(local_part(addr).to_owned()),
+        AddressPart::Domain => domain(addr).map(str::to_owned),
+        AddressPart::User => Some(user_part(addr, delim).to_owned()),
+        AddressPart::Detail => detail_part(addr, delim).map(str::to_owned),
+    }
+}
