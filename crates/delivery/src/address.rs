@@ -43,9 +43,9 @@ pub fn parse_path(input: &str) -> Result<Option<MailAddress>, PathError> {
         return Err(PathError::Invalid("Invalid character in path"));
     }
     let inner = match input.strip_prefix('<') {
-        Some(rest) => rest
-            .strip_suffix('>')
-            .ok_or(PathError::Invalid("Unbalanced angle brackets in path"))?,
+        Some(rest) => {
+            rest.strip_suffix('>').ok_or(PathError::Invalid("Unbalanced angle brackets in path"))?
+        }
         None => input,
     };
     if inner.is_empty() {
@@ -149,7 +149,16 @@ mod tests {
 
     #[test]
     fn harmless_garbage_is_broken() {
-        for bad in ["sp ace@example.com", "bad addr@@", "@r1,@r2:u@d", "Name <a@b>", "ä@b", "a@", "a@b..c", "a@b>"] {
+        for bad in [
+            "sp ace@example.com",
+            "bad addr@@",
+            "@r1,@r2:u@d",
+            "Name <a@b>",
+            "ä@b",
+            "a@",
+            "a@b..c",
+            "a@b>",
+        ] {
             assert!(matches!(parse_path(bad), Err(PathError::Broken(_))), "{bad:?}");
         }
     }

@@ -68,7 +68,9 @@ impl Classify for DeliveryError {
     fn public_reason(&self) -> String {
         match self {
             DeliveryError::Storage(e) => e.public_message(),
-            DeliveryError::Log(_) => "Internal error occurred. Refer to server log for more information.".into(),
+            DeliveryError::Log(_) => {
+                "Internal error occurred. Refer to server log for more information.".into()
+            }
         }
     }
 }
@@ -81,7 +83,9 @@ pub fn deliver(
 ) -> Result<DeliveryOutcome, DeliveryError> {
     let first = save_to(user, req, req.default_mailbox, log)?;
     let err = match first {
-        Ok(saved) => return Ok(DeliveryOutcome { saved: vec![(req.default_mailbox.into(), saved)] }),
+        Ok(saved) => {
+            return Ok(DeliveryOutcome { saved: vec![(req.default_mailbox.into(), saved)] });
+        }
         Err(err) if err.is_temporary() => return Err(err.into()),
         Err(err) => err,
     };

@@ -34,11 +34,8 @@ impl MessageFacts {
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "unspecified".to_string());
         let parsed = MessageParser::default().parse_headers(header);
-        let subject = parsed
-            .as_ref()
-            .and_then(|m| m.subject())
-            .map(|s| sanitize(s, 80))
-            .unwrap_or_default();
+        let subject =
+            parsed.as_ref().and_then(|m| m.subject()).map(|s| sanitize(s, 80)).unwrap_or_default();
         let from = parsed
             .as_ref()
             .and_then(|m| m.from())
@@ -146,7 +143,11 @@ mod tests {
     #[test]
     fn default_format_and_custom_variables() {
         let facts = MessageFacts::from_header(HEADER, 177, 185);
-        let event = LogEvent { text: "saved mail to INBOX", storage_id: "1.M2P3.h,S=177,W=185", started: Instant::now() };
+        let event = LogEvent {
+            text: "saved mail to INBOX",
+            storage_id: "1.M2P3.h,S=177,W=185",
+            started: Instant::now(),
+        };
         assert_eq!(
             format_log_line("msgid=%m: %$", &facts, &event).as_deref(),
             Some("msgid=<m1@example.com>: saved mail to INBOX")

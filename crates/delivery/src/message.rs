@@ -21,6 +21,9 @@ pub const MEMORY_LIMIT: usize = 128 * 1024;
 /// the whole message back.
 pub const HEADER_CAPTURE_LIMIT: usize = 1024 * 1024;
 const CHUNK: usize = 64 * 1024;
+/// A staged file is flushed to disk in the background every this many bytes, so the final fsync
+/// of a large message has little left to do (disk writes overlap with reading the input).
+const FLUSH_EVERY: u64 = 4 * 1024 * 1024;
 
 /// Creates the staging file for a message too large for memory: returns its path and the open file.
 pub type StageFn<'a> = dyn FnMut() -> io::Result<(PathBuf, File)> + 'a;
@@ -72,11 +75,8 @@ impl IncomingMessage {
     pub fn from_stdin(input: impl Read, stage: &mut StageFn<'_>) -> Result<Self, MessageError> {
         let mut reader = Reader::new(input, "stdin");
         let first = reader.fill_at_least(5)?;
-        let from_line_sender = if first.starts_with(b"From ") {
-            Some(reader.consume_from_line()?)
-        } else {
-            None
-        };
+        let from_line_sender =
+            if first.starts_with(b"From ") { Some(reader.consume_from_line()?) } else { None };
         let mut msg = Self::read_rest(reader, stage)?;
         msg.from_line_sender = from_line_sender;
         Ok(msg)
@@ -119,11 +119,14 @@ impl IncomingMessage {
         Ok(Some(Self { body, size, vsize, header: header.bytes, from_line_sender: None }))
     }
 
-    fn read_rest(mut reader: Reader<impl Read>, stage: &mut StageFn<'_>) -> Result<Self, MessageError> {
+    fn read_rest(
+        mut reader: Reader<impl Read>,
+        stage: &mut StageFn<'_>,
+    ) -> Result<Self, MessageError> {
         let mut normalizer = Normalizer::default();
         let mut header = HeaderCapture::default();
         let mut memory = Vec::new();
-        let mut staged: Option<(PathBuf, File)> = None;
+        let mut staged: Option<Staged> = None;
         let mut out = Vec::with_capacity(CHUNK + 1);
         while let Some(chunk) = reader.next_chunk()? {
             out.clear();
@@ -134,10 +137,7 @@ impl IncomingMessage {
         out.clear();
         normalizer.finish();
         let body = match staged {
-            Some((path, file)) => {
-                drop(file);
-                Body::Staged(path)
-            }
+            Some(staged) => Body::Staged(staged.finish()),
             None => Body::Memory(memory),
         };
         Ok(Self {
@@ -202,10 +202,57 @@ impl Drop for IncomingMessage {
     }
 }
 
+/// A staging file being written, with a background thread that starts writeback early.
+struct Staged {
+    path: PathBuf,
+    file: File,
+    unflushed: u64,
+    flusher: Option<(std::sync::mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
+}
+
+impl Staged {
+    fn new(path: PathBuf, file: File) -> Self {
+        // Best effort: without a flusher the storage's final fsync simply does all the work.
+        let flusher = file.try_clone().ok().map(|clone| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let handle = std::thread::spawn(move || {
+                while rx.recv().is_ok() {
+                    let _ = clone.sync_data();
+                }
+            });
+            (tx, handle)
+        });
+        Self { path, file, unflushed: 0, flusher }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), MessageError> {
+        self.file
+            .write_all(bytes)
+            .map_err(|error| MessageError::Stage { path: self.path.clone(), error })?;
+        self.unflushed += bytes.len() as u64;
+        if self.unflushed >= FLUSH_EVERY {
+            self.unflushed = 0;
+            if let Some((tx, _)) = &self.flusher {
+                let _ = tx.try_send(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop the flusher and hand over the path (durability is the storage's final fsync).
+    fn finish(mut self) -> PathBuf {
+        if let Some((tx, handle)) = self.flusher.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
+        self.path
+    }
+}
+
 /// Append normalised bytes to memory, spilling into a staging file past [`MEMORY_LIMIT`].
 fn write_out(
     memory: &mut Vec<u8>,
-    staged: &mut Option<(PathBuf, File)>,
+    staged: &mut Option<Staged>,
     out: &[u8],
     stage: &mut StageFn<'_>,
 ) -> Result<(), MessageError> {
@@ -213,22 +260,21 @@ fn write_out(
         memory.extend_from_slice(out);
         return Ok(());
     }
-    if staged.is_none() {
-        let (path, file) = stage().map_err(|error| MessageError::Stage {
-            path: PathBuf::from("(staging directory)"),
-            error,
-        })?;
-        *staged = Some((path, file));
-    }
-    let (path, file) = staged.as_mut().expect("staging file was just created");
-    let mut write = |bytes: &[u8]| {
-        file.write_all(bytes).map_err(|error| MessageError::Stage { path: path.clone(), error })
+    let target = match staged {
+        Some(target) => target,
+        None => {
+            let (path, file) = stage().map_err(|error| MessageError::Stage {
+                path: PathBuf::from("(staging directory)"),
+                error,
+            })?;
+            staged.insert(Staged::new(path, file))
+        }
     };
     if !memory.is_empty() {
-        write(memory)?;
+        target.write(memory)?;
         *memory = Vec::new();
     }
-    write(out)
+    target.write(out)
 }
 
 /// Keeps the header block, bounded.

@@ -16,19 +16,25 @@ pub struct Normalizer {
 
 impl Normalizer {
     /// Convert `input`, appending the stored form to `out`.
-    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
+    pub fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len());
-        for &byte in input {
+        while !input.is_empty() {
             if self.pending_cr {
                 self.pending_cr = false;
-                if byte != b'\n' {
-                    self.emit(b'\r', out);
+                if input[0] != b'\n' {
+                    self.emit(b"\r", out);
                 }
             }
-            if byte == b'\r' {
-                self.pending_cr = true;
-            } else {
-                self.emit(byte, out);
+            match memchr::memchr(b'\r', input) {
+                Some(pos) => {
+                    self.emit(&input[..pos], out);
+                    self.pending_cr = true;
+                    input = &input[pos + 1..];
+                }
+                None => {
+                    self.emit(input, out);
+                    break;
+                }
             }
         }
     }
@@ -38,11 +44,15 @@ impl Normalizer {
         self.pending_cr = false;
     }
 
-    fn emit(&mut self, byte: u8, out: &mut Vec<u8>) {
-        out.push(byte);
-        self.size += 1;
-        self.vsize += if byte == b'\n' && !self.prev_was_cr { 2 } else { 1 };
-        self.prev_was_cr = byte == b'\r';
+    /// Emit a segment that is either `\r` alone or contains no CR at all.
+    fn emit(&mut self, segment: &[u8], out: &mut Vec<u8>) {
+        let Some(&last) = segment.last() else { return };
+        out.extend_from_slice(segment);
+        let lfs = memchr::memchr_iter(b'\n', segment).count() as u64;
+        let after_cr = u64::from(segment[0] == b'\n' && self.prev_was_cr);
+        self.size += segment.len() as u64;
+        self.vsize += segment.len() as u64 + lfs - after_cr;
+        self.prev_was_cr = last == b'\r';
     }
 
     /// Bytes stored so far.

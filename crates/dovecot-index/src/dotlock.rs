@@ -99,8 +99,16 @@ impl Dotlock {
         let mut delay = Duration::from_millis(5);
         loop {
             if let Some((file, dev, ino)) = try_create(&lock_path, settings)? {
+                held_inodes().insert((dev, ino));
                 let target = target.to_path_buf();
-                return Ok(Dotlock { target, lock_path, file: Some(file), dev, ino, _local: local });
+                return Ok(Dotlock {
+                    target,
+                    lock_path,
+                    file: Some(file),
+                    dev,
+                    ino,
+                    _local: local,
+                });
             }
             if remove_if_stale(&lock_path, target, settings)? {
                 continue;
@@ -128,12 +136,14 @@ impl Dotlock {
     /// newer than the old target's and renames it over the protected file.
     pub fn replace(mut self, data: &[u8], fsync: bool) -> Result<(), DotlockError> {
         let path = self.lock_path.clone();
-        let mut file = self.file.take().ok_or_else(|| DotlockError::Overridden { path: path.clone() })?;
+        let mut file =
+            self.file.take().ok_or_else(|| DotlockError::Overridden { path: path.clone() })?;
         file.set_len(0).map_err(io_err("ftruncate", &path))?;
         file.seek(SeekFrom::Start(0)).map_err(io_err("lseek", &path))?;
         file.write_all(data).map_err(io_err("write", &path))?;
         if let Ok(old) = fs::metadata(&self.target).and_then(|m| m.modified()) {
-            let mine = file.metadata().and_then(|m| m.modified()).map_err(io_err("fstat", &path))?;
+            let mine =
+                file.metadata().and_then(|m| m.modified()).map_err(io_err("fstat", &path))?;
             if mine <= old {
                 let bumped = old + Duration::from_secs(1);
                 file.set_modified(bumped).map_err(io_err("futimes", &path))?;
@@ -143,6 +153,7 @@ impl Dotlock {
             file.sync_all().map_err(io_err("fsync", &path))?;
         }
         fs::rename(&path, &self.target).map_err(io_err("rename", &path))?;
+        held_inodes().remove(&(self.dev, self.ino));
         self.dev = 0;
         self.ino = 0;
         Ok(())
@@ -154,6 +165,7 @@ impl Dotlock {
         }
         let (dev, ino) = (self.dev, self.ino);
         self.ino = 0;
+        held_inodes().remove(&(dev, ino));
         self.file = None;
         match fs::symlink_metadata(&self.lock_path) {
             Ok(meta) if meta.dev() == dev && meta.ino() == ino => {
@@ -182,9 +194,19 @@ pub fn lock_path_of(target: &Path) -> PathBuf {
 /// the lock name (Dovecot's `dotlock_use_excl=no` method), so a lock file never exists
 /// without its `<pid>:<host>` content, even if the process is killed mid-way: a dead
 /// owner is then always recognisable. `Ok(None)` when the lock exists.
-fn try_create(path: &Path, settings: &DotlockSettings) -> Result<Option<(File, u64, u64)>, DotlockError> {
+fn try_create(
+    path: &Path,
+    settings: &DotlockSettings,
+) -> Result<Option<(File, u64, u64)>, DotlockError> {
     let temp = temp_path(path, &settings.hostname);
-    let open = || OpenOptions::new().read(true).write(true).create_new(true).mode(settings.file_mode).open(&temp);
+    let open = || {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(settings.file_mode)
+            .open(&temp)
+    };
     let mut file = match open() {
         // A leftover of a killed process that had our pid.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -195,7 +217,8 @@ fn try_create(path: &Path, settings: &DotlockSettings) -> Result<Option<(File, u
     }
     .map_err(io_err("open", &temp))?;
     let result = (|| {
-        file.set_permissions(fs::Permissions::from_mode(settings.file_mode)).map_err(io_err("fchmod", &temp))?;
+        file.set_permissions(fs::Permissions::from_mode(settings.file_mode))
+            .map_err(io_err("fchmod", &temp))?;
         if let Some(gid) = settings.gid {
             fchown(&file, None, Some(gid)).map_err(io_err("fchown", &temp))?;
         }
@@ -224,7 +247,11 @@ fn temp_path(lock: &Path, hostname: &str) -> PathBuf {
 }
 
 /// Judges an existing lock; deletes it and returns true when it is stale.
-fn remove_if_stale(lock: &Path, target: &Path, settings: &DotlockSettings) -> Result<bool, DotlockError> {
+fn remove_if_stale(
+    lock: &Path,
+    target: &Path,
+    settings: &DotlockSettings,
+) -> Result<bool, DotlockError> {
     let meta = match fs::symlink_metadata(lock) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(true),
@@ -237,20 +264,30 @@ fn remove_if_stale(lock: &Path, target: &Path, settings: &DotlockSettings) -> Re
         .and_then(|(pid, host)| Some((pid.parse::<i32>().ok()?, host.to_owned())));
     let stale = match owner {
         Some((pid, host)) if host == settings.hostname && pid > 0 => {
-            // Our own pid can only be a leftover: live sibling threads are excluded by LocalSlot.
-            pid as u32 == std::process::id() || kill(Pid::from_raw(pid), None) == Err(Errno::ESRCH)
+            // Our own pid: a leftover unless one of our threads holds exactly this lock file
+            // (reached through another spelling of the path, so LocalSlot did not exclude it).
+            if pid as u32 == std::process::id() {
+                !held_inodes().contains(&(meta.dev(), meta.ino()))
+            } else {
+                kill(Pid::from_raw(pid), None) == Err(Errno::ESRCH)
+            }
         }
-        _ => unchanged_for(&meta, settings.stale_timeout) && target_unchanged(target, settings.stale_timeout),
+        _ => {
+            unchanged_for(&meta, settings.stale_timeout)
+                && target_unchanged(target, settings.stale_timeout)
+        }
     };
     if !stale {
         return Ok(false);
     }
     match fs::symlink_metadata(lock) {
-        Ok(again) if again.ino() == meta.ino() && again.dev() == meta.dev() => match fs::remove_file(lock) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
-            Err(e) => Err(io_err("unlink", lock)(e)),
-        },
+        Ok(again) if again.ino() == meta.ino() && again.dev() == meta.dev() => {
+            match fs::remove_file(lock) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+                Err(e) => Err(io_err("unlink", lock)(e)),
+            }
+        }
         _ => Ok(true),
     }
 }
@@ -273,10 +310,19 @@ fn target_unchanged(target: &Path, period: Duration) -> bool {
 
 /// A 0.5×–1.5× random spread so that waiting processes do not retry in lockstep.
 fn jitter(base: Duration) -> Duration {
-    let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
-        ^ std::process::id().wrapping_mul(2_654_435_761);
+    let seed =
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
+            ^ std::process::id().wrapping_mul(2_654_435_761);
     let factor = 500 + (seed % 1000);
     base * factor / 1000
+}
+
+/// Lock files (dev, ino) held by this process right now.
+fn held_inodes() -> std::sync::MutexGuard<'static, HashSet<(u64, u64)>> {
+    static HELD: OnceLock<Mutex<HashSet<(u64, u64)>>> = OnceLock::new();
+    HELD.get_or_init(|| Mutex::new(HashSet::new()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Process-wide exclusion per lock path.
@@ -290,7 +336,10 @@ struct LocalRegistry {
 
 fn registry() -> &'static LocalRegistry {
     static REGISTRY: OnceLock<LocalRegistry> = OnceLock::new();
-    REGISTRY.get_or_init(|| LocalRegistry { held: Mutex::new(HashSet::new()), released: Condvar::new() })
+    REGISTRY.get_or_init(|| LocalRegistry {
+        held: Mutex::new(HashSet::new()),
+        released: Condvar::new(),
+    })
 }
 
 impl LocalSlot {
@@ -384,6 +433,19 @@ mod tests {
         assert!(Dotlock::acquire(&target, &s).is_err());
         s.stale_timeout = Duration::ZERO;
         Dotlock::acquire(&target, &s).unwrap().release().unwrap();
+    }
+
+    #[test]
+    fn own_lock_reached_by_another_path_spelling_is_not_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = Dotlock::acquire(&dir.path().join("f"), &settings(0)).unwrap();
+        let other_spelling = dir.path().join(".").join("f");
+        assert!(matches!(
+            Dotlock::acquire(&other_spelling, &settings(50)),
+            Err(DotlockError::Timeout { .. })
+        ));
+        held.release().unwrap();
+        Dotlock::acquire(&other_spelling, &settings(0)).unwrap().release().unwrap();
     }
 
     #[test]

@@ -20,3 +20,4 @@ pub use dotlock::{Dotlock, DotlockError, DotlockSettings};
 pub use keywords::{Keywords, MAX_KEYWORDS};
 pub use subscriptions::Subscriptions;
 pub use uidlist::{AppendState, Uidlist, UidlistError, UidlistHeader, UidlistRecord};
+pub mod index;

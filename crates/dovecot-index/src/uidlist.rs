@@ -55,7 +55,13 @@ pub struct UidlistHeader {
 impl UidlistHeader {
     /// A fresh version 3 header.
     pub fn new(uid_validity: u32, next_uid: u32, guid: String) -> UidlistHeader {
-        UidlistHeader { version: UIDLIST_VERSION, uid_validity, next_uid, guid: Some(guid), extra: Vec::new() }
+        UidlistHeader {
+            version: UIDLIST_VERSION,
+            uid_validity,
+            next_uid,
+            guid: Some(guid),
+            extra: Vec::new(),
+        }
     }
 
     /// Parses one header line (without its newline). `line_no` is only used in errors.
@@ -209,7 +215,10 @@ impl Uidlist {
             if let Some(last) = records.last()
                 && record.uid <= last.uid
             {
-                return Err(broken(index + 2, format!("UIDs not ordered ({} >= {})", last.uid, record.uid)));
+                return Err(broken(
+                    index + 2,
+                    format!("UIDs not ordered ({} >= {})", last.uid, record.uid),
+                ));
             }
             records.retain(|r| r.filename != record.filename);
             records.push(record);
@@ -295,7 +304,11 @@ fn read_first_line(file: &mut File, len: u64) -> Result<String, UidlistError> {
 }
 
 /// Returns the last complete line after `start` (if any) and whether the file ends in '\n'.
-fn read_last_line(file: &mut File, start: u64, len: u64) -> Result<(Option<String>, bool), UidlistError> {
+fn read_last_line(
+    file: &mut File,
+    start: u64,
+    len: u64,
+) -> Result<(Option<String>, bool), UidlistError> {
     let mut window: u64 = 512;
     loop {
         let from = len.saturating_sub(window).max(start);
@@ -358,7 +371,10 @@ mod tests {
         assert_eq!(list.header.uid_validity, 1_795_623_152);
         assert_eq!(list.header.guid.as_deref(), Some("a1f5942ff008076bd528000083ecc375"));
         assert_eq!(list.records.len(), 2);
-        assert_eq!(list.records[1].extensions, vec![(b'G', "0123456789abcdef0123456789abcdef".into())]);
+        assert_eq!(
+            list.records[1].extensions,
+            vec![(b'G', "0123456789abcdef0123456789abcdef".into())]
+        );
         assert_eq!(list.next_uid(), 3);
         assert_eq!(list.to_bytes(), DOVECOT_FILE.as_bytes());
     }
@@ -438,9 +454,33 @@ mod tests {
     }
 
     #[test]
+    fn tail_state_agrees_with_full_parse_around_window_sizes() {
+        let mut checked = 0;
+        for name_len in [1, 200, 250, 251, 252, 253, 500, 505, 506, 507, 508, 2040, 2045, 8200] {
+            for header_pad in [0, 240, 245, 250, 1020] {
+                let guid = "g".repeat(header_pad + 1);
+                let mut content = format!("3 V9 N2 G{guid}\n");
+                for uid in [1, 4, 9] {
+                    content.push_str(&format!("{uid} :{}\n", "n".repeat(name_len)));
+                }
+                let full = Uidlist::parse(content.as_bytes()).unwrap();
+                let state = state_of(content.as_bytes());
+                assert_eq!(state.next_uid(), full.next_uid(), "name {name_len} pad {header_pad}");
+                assert_eq!(state.header, full.header);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 70);
+    }
+
+    #[test]
     fn record_line_format() {
-        assert_eq!(UidlistRecord::new(12, "1.M2P3.vm,S=1,W=2").to_line(), "12 :1.M2P3.vm,S=1,W=2\n");
-        let rec = UidlistRecord { uid: 3, extensions: vec![(b'G', "ab".into())], filename: "n".into() };
+        assert_eq!(
+            UidlistRecord::new(12, "1.M2P3.vm,S=1,W=2").to_line(),
+            "12 :1.M2P3.vm,S=1,W=2\n"
+        );
+        let rec =
+            UidlistRecord { uid: 3, extensions: vec![(b'G', "ab".into())], filename: "n".into() };
         assert_eq!(rec.to_line(), "3 Gab :n\n");
         assert_eq!(UidlistRecord::parse("3 Gab :n", 3, 2).unwrap(), rec);
     }

@@ -68,7 +68,8 @@ fn advance_from(dir: &Path, start: u32, file_mode: u32) -> Option<u32> {
 
 fn write_main(dir: &Path, value: u32, file_mode: u32) -> io::Result<()> {
     let path = dir.join(UIDVALIDITY_FILE);
-    let file = OpenOptions::new().write(true).create(true).truncate(false).mode(file_mode).open(&path)?;
+    let file =
+        OpenOptions::new().write(true).create(true).truncate(false).mode(file_mode).open(&path)?;
     file.write_all_at(format!("{value:08x}").as_bytes(), 0)?;
     file.set_len(8)
 }
@@ -117,7 +118,10 @@ mod tests {
     fn first_then_advances_with_marker() {
         let dir = tempfile::tempdir().unwrap();
         let first = next_uidvalidity(dir.path(), 0o600);
-        assert_eq!(fs::read_to_string(dir.path().join(UIDVALIDITY_FILE)).unwrap(), format!("{first:08x}"));
+        assert_eq!(
+            fs::read_to_string(dir.path().join(UIDVALIDITY_FILE)).unwrap(),
+            format!("{first:08x}")
+        );
         let marker_path = marker(dir.path(), first);
         assert_eq!(fs::metadata(&marker_path).unwrap().permissions().mode() & 0o777, 0o444);
         assert_eq!(fs::metadata(&marker_path).unwrap().len(), 0);

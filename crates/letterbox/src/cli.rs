@@ -88,8 +88,7 @@ pub fn parse_deliver_args(args: &[String]) -> Result<DeliverArgs, UsageError> {
         if !arg.starts_with('-') || arg == "-" {
             break;
         }
-        let mut chars = arg[1..].char_indices();
-        while let Some((pos, opt)) = chars.next() {
+        for (pos, opt) in arg[1..].char_indices() {
             if FLAGS.contains(opt) {
                 set_flag(&mut out, opt);
             } else if WITH_ARG.contains(opt) {

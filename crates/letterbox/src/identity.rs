@@ -40,15 +40,18 @@ pub fn lookup_user(config: &Config, name: &str) -> Result<FoundUser, Fatal> {
     let record = db
         .lookup(name)
         .map_err(|e| Fatal::new(FailureClass::Temporary, e.to_string()))?
-        .ok_or_else(|| Fatal::new(FailureClass::UnknownUser, format!("Unknown user: {name}")))?;
+        .ok_or_else(|| {
+        Fatal::new(FailureClass::UnknownUser, format!("Unknown user: {name}"))
+    })?;
     from_record(record)
 }
 
 fn from_record(record: UserRecord) -> Result<FoundUser, Fatal> {
-    if let Some(home) = &record.home {
-        if home.is_relative() && !home.as_os_str().is_empty() {
-            return Err(Fatal::temp("Relative home directory paths not supported"));
-        }
+    if let Some(home) = &record.home
+        && home.is_relative()
+        && !home.as_os_str().is_empty()
+    {
+        return Err(Fatal::temp("Relative home directory paths not supported"));
     }
     Ok(FoundUser {
         username: record.username,
@@ -77,7 +80,7 @@ fn userdb_for(config: &Config) -> Result<Box<dyn UserDatabase>, Fatal> {
 }
 
 /// %-expansion of per-user passwd-file paths (`/etc/dovecot/passwd.%d`).
-fn path_expander() -> Box<dyn Fn(&str, &str) -> PathBuf + Send + Sync> {
+fn path_expander() -> user_lookup::ExpandPath {
     Box::new(|template: &str, user: &str| {
         let (local, domain) = user.rsplit_once('@').unwrap_or((user, ""));
         PathBuf::from(dovecot_config::var_expand::expand_with(template, &|var| {
@@ -101,7 +104,8 @@ pub fn invoking_user() -> Result<FoundUser, Fatal> {
         ));
     }
     let env_user = std::env::var("USER").ok().filter(|u| !u.is_empty());
-    let env_home = std::env::var_os("HOME").map(PathBuf::from).filter(|h| !h.as_os_str().is_empty());
+    let env_home =
+        std::env::var_os("HOME").map(PathBuf::from).filter(|h| !h.as_os_str().is_empty());
     let gid = nix::unistd::getegid().as_raw();
     let me = |username: String, home| FoundUser {
         username,

@@ -219,7 +219,10 @@ mod tests {
         logger.log(Level::Info, "msgid=<a@b>: saved mail to INBOX").unwrap();
         logger.log(Level::Debug, "not shown").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.ends_with("lda(alice)<1><s>: Info: msgid=<a@b>: saved mail to INBOX\n"), "{text}");
+        assert!(
+            text.ends_with("lda(alice)<1><s>: Info: msgid=<a@b>: saved mail to INBOX\n"),
+            "{text}"
+        );
         assert_eq!(text.lines().count(), 1);
     }
 

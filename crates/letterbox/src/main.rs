@@ -22,7 +22,9 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| dispatch(&argv0, &args[1.min(args.len())..])) {
         Ok(status) => status.into(),
         Err(_) => {
-            eprintln!("lda: Panic: internal error; the message was not delivered and will be retried");
+            eprintln!(
+                "lda: Panic: internal error; the message was not delivered and will be retried"
+            );
             ExitStatus::TempFail.into()
         }
     }

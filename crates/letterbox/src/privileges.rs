@@ -86,7 +86,8 @@ pub fn switch_to_user(
     let fail = |what: &str, e: nix::Error| PrivilegeError(format!("{what} failed: {e}"));
     match groups_user {
         Some(name) => {
-            let cname = CString::new(name).map_err(|_| PrivilegeError(format!("Invalid user name {name:?}")))?;
+            let cname = CString::new(name)
+                .map_err(|_| PrivilegeError(format!("Invalid user name {name:?}")))?;
             initgroups(&cname, gid).map_err(|e| fail(&format!("initgroups({name}, {gid})"), e))?;
             if !extra_groups.is_empty() {
                 let mut groups = nix::unistd::getgroups().map_err(|e| fail("getgroups()", e))?;

@@ -76,10 +76,10 @@ fn usage_error(argv0: &str, err: &UsageError) -> ExitStatus {
 /// Log the failure (stderr when there is no log yet, or with `-e`) and pick the status.
 fn report(fatal: &Fatal, cli: &DeliverArgs, logger: Option<&mut Logger>) -> ExitStatus {
     let status = exit_status(fatal.class, cli.reject_to_stderr);
-    let level = if matches!(fatal.class, FailureClass::Rejected | FailureClass::OverQuota) {
-        Level::Info
-    } else {
-        Level::Fatal
+    let level = match fatal.class {
+        FailureClass::Rejected | FailureClass::OverQuota => Level::Info,
+        FailureClass::Temporary if fatal.public.is_some() => Level::Error,
+        _ => Level::Fatal,
     };
     let logged = logger.is_some_and(|l| l.log(level, &fatal.message).is_ok());
     if status == ExitStatus::NoPerm {
@@ -115,8 +115,12 @@ fn deliver_main(argv0: &str, cli: &DeliverArgs, logger: &mut Option<Logger>) -> 
     log.set_prefix(identity.expand(&config.settings().log.mail_log_prefix));
     let user = open_mail_user(&config, &identity)
         .map_err(|e| Fatal::temp(format!("Namespace initialization failed: {e}")))?;
+    for warning in config.warnings() {
+        log.log(Level::Warning, warning).map_err(|e| Fatal::temp(e.to_string()))?;
+    }
     let message = read_message(&user, message_path)?;
     let facts = message_facts(&config, &identity, &envelope, &message);
+    log_destination(log, &envelope, &facts)?;
     deliver_message(cli, &config, &user, &message, &facts, started, log)
 }
 
@@ -247,7 +251,8 @@ fn base64_nopad(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        let n =
+            chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
         for i in 0..=chunk.len() {
             out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
@@ -296,7 +301,10 @@ impl EnvelopeArgs {
                 Ok(addr) => Some(addr),
                 Err(PathError::Broken(_)) => Some(None),
                 Err(e @ PathError::Invalid(_)) => {
-                    return Err(Fatal::new(FailureClass::Usage, format!("Invalid -f parameter: {e}")));
+                    return Err(Fatal::new(
+                        FailureClass::Usage,
+                        format!("Invalid -f parameter: {e}"),
+                    ));
                 }
             },
         };
@@ -349,6 +357,24 @@ fn original_recipient(
     } else {
         format!("{}@{}", user.username, user.hostname)
     }
+}
+
+/// `mail_debug` lines naming where the recipient addresses came from (as Dovecot's debug log).
+fn log_destination(
+    log: &mut Logger,
+    envelope: &EnvelopeArgs,
+    facts: &MessageFacts,
+) -> Result<(), Fatal> {
+    let source = if envelope.original_recipient.is_some() { "-a parameter" } else { "default" };
+    let mut lines =
+        vec![format!("Destination address: <{}> (source: {source})", facts.to_envelope)];
+    if let Some(rcpt) = &envelope.final_recipient {
+        lines.push(format!("Final recipient address: <{rcpt}> (source: -r parameter)"));
+    }
+    for line in lines {
+        log.log(Level::Debug, &line).map_err(|e| Fatal::temp(e.to_string()))?;
+    }
+    Ok(())
 }
 
 struct LogAdapter<'a>(&'a mut Logger);

@@ -44,7 +44,14 @@ impl StorageError {
     /// A new error of `kind`; `reason` is the public text, also used as detail.
     pub fn new(kind: ErrorKind, reason: impl Into<String>) -> StorageError {
         let reason = reason.into();
-        StorageError { kind, mailbox: None, path: None, detail: reason.clone(), reason, source: None }
+        StorageError {
+            kind,
+            mailbox: None,
+            path: None,
+            detail: reason.clone(),
+            reason,
+            source: None,
+        }
     }
 
     /// A failed system call `op` on `path`, classified from errno: EDQUOT → NoQuota,
@@ -79,12 +86,16 @@ impl StorageError {
 
     /// "Invalid mailbox name: <reason>".
     pub fn invalid_name(reason: impl Into<String>) -> StorageError {
-        StorageError::new(ErrorKind::InvalidName, format!("Invalid mailbox name: {}", reason.into()))
+        StorageError::new(
+            ErrorKind::InvalidName,
+            format!("Invalid mailbox name: {}", reason.into()),
+        )
     }
 
     /// "Mailbox doesn't exist: <vname>".
     pub fn not_found(vname: &str) -> StorageError {
-        StorageError::new(ErrorKind::NotFound, format!("Mailbox doesn't exist: {vname}")).with_mailbox(vname)
+        StorageError::new(ErrorKind::NotFound, format!("Mailbox doesn't exist: {vname}"))
+            .with_mailbox(vname)
     }
 
     /// Attaches the mailbox name.

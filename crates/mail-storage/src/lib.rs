@@ -21,8 +21,8 @@
 
 mod error;
 mod location;
-pub mod mailbox_name;
 mod mailbox;
+pub mod mailbox_name;
 pub mod maildir;
 mod namespace;
 mod settings;

@@ -58,8 +58,19 @@ pub struct MailLocation {
 
 /// Options Dovecot accepts that do not change how this crate writes mail.
 const IGNORED_OPTIONS: &[&str] = &[
-    "INDEXPVT", "INDEXCACHE", "ALT", "DIRNAME", "MAILBOXDIR", "VOLATILEDIR", "LISTINDEX",
-    "FULLDIRNAME", "NO-NOSELECT", "ITERINDEX", "BROKENCHARS", "NO-ACCESS", "NOSELECT",
+    "INDEXPVT",
+    "INDEXCACHE",
+    "ALT",
+    "DIRNAME",
+    "MAILBOXDIR",
+    "VOLATILEDIR",
+    "LISTINDEX",
+    "FULLDIRNAME",
+    "NO-NOSELECT",
+    "ITERINDEX",
+    "BROKENCHARS",
+    "NO-ACCESS",
+    "NOSELECT",
 ];
 
 impl MailLocation {
@@ -156,12 +167,16 @@ fn detect_driver(path: &Path) -> Result<Driver, StorageError> {
     } else if path.exists() {
         Ok(Driver::Mbox)
     } else {
-        Err(config_error(format!("Ambiguous mail location setting, no driver given: {}", path.display())))
+        Err(config_error(format!(
+            "Ambiguous mail location setting, no driver given: {}",
+            path.display()
+        )))
     }
 }
 
 fn autodetect(home: Option<&Path>) -> Result<MailLocation, StorageError> {
-    let home = home.ok_or_else(|| config_error("Mail storage autodetection failed (no home)".into()))?;
+    let home =
+        home.ok_or_else(|| config_error("Mail storage autodetection failed (no home)".into()))?;
     if home.join("Maildir/cur").is_dir() {
         return MailLocation::parse(&format!("maildir:{}/Maildir", home.display()), None);
     }

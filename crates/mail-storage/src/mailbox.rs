@@ -43,6 +43,8 @@ pub struct SaveOptions {
     pub keywords: Vec<String>,
     /// Received date; when given it becomes the file's mtime.
     pub received: Option<SystemTime>,
+    /// A forced message GUID (lda-cli.md §6.1): stored as the uidlist record's `G` field.
+    pub guid: Option<String>,
 }
 
 /// Message content, already normalised by the caller (LF line endings, From_ line removed).
@@ -136,7 +138,11 @@ impl Mailbox {
 
     /// Store one message; returns only after it is durable (per FsyncMode), renamed into
     /// place and listed in the uidlist (unless the lock wait hit its bound).
-    pub fn save(&self, source: MessageSource<'_>, opts: &SaveOptions) -> Result<SavedMail, StorageError> {
+    pub fn save(
+        &self,
+        source: MessageSource<'_>,
+        opts: &SaveOptions,
+    ) -> Result<SavedMail, StorageError> {
         crate::maildir::save::save(self, source, opts).map_err(|e| e.with_mailbox(&self.vname))
     }
 }

@@ -121,7 +121,8 @@ fn flush_utf16(pending: &mut Vec<u16>, out: &mut String) {
     let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
     out.push('&');
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        let n =
+            chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
         let count = chunk.len() + 1;
         for i in 0..count {
             out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
@@ -165,7 +166,11 @@ fn decode_b64_utf16(encoded: &str) -> Option<String> {
             bits &= (1 << nbits) - 1;
         }
     }
-    let units: Vec<u16> = bytes.chunks(2).filter(|c| c.len() == 2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
     String::from_utf16(&units).ok()
 }
 
@@ -192,7 +197,9 @@ mod tests {
         assert_eq!(m("a\u{1}b"), "Control characters not allowed in new mailbox names");
         assert_eq!(m("a\tb"), "Control characters not allowed in new mailbox names");
         assert_eq!(m(&"x".repeat(256)), "Mailbox name too long");
-        for ok in ["a.~b", "cur", "del\u{7f}", "&", "a*b", "a%b", "Entwürfe.Sub dir", &"x".repeat(254)] {
+        for ok in
+            ["a.~b", "cur", "del\u{7f}", "&", "a*b", "a%b", "Entwürfe.Sub dir", &"x".repeat(254)]
+        {
             assert!(verify_name(ok, '.', Layout::MaildirPlusPlus, true).is_ok(), "{ok:?}");
         }
     }
@@ -224,8 +231,14 @@ mod tests {
     #[test]
     fn directories() {
         let levels = verify_name("Entwürfe.Sub dir", '.', Layout::MaildirPlusPlus, true).unwrap();
-        assert_eq!(storage_dir(&levels, Layout::MaildirPlusPlus, false).unwrap(), ".Entw&APw-rfe.Sub dir");
-        assert_eq!(storage_dir(&levels, Layout::MaildirPlusPlus, true).unwrap(), ".Entwürfe.Sub dir");
+        assert_eq!(
+            storage_dir(&levels, Layout::MaildirPlusPlus, false).unwrap(),
+            ".Entw&APw-rfe.Sub dir"
+        );
+        assert_eq!(
+            storage_dir(&levels, Layout::MaildirPlusPlus, true).unwrap(),
+            ".Entwürfe.Sub dir"
+        );
         let levels = verify_name("Work/Sub", '/', Layout::Fs, true).unwrap();
         assert_eq!(storage_dir(&levels, Layout::Fs, false).unwrap(), "Work/Sub");
         let long = vec!["x".repeat(255)];

@@ -106,7 +106,10 @@ pub(crate) enum Resolved {
 }
 
 /// Finds the namespace of `vname` and what it names there.
-pub(crate) fn resolve<'a>(namespaces: &'a [Namespace], vname: &str) -> Result<(&'a Namespace, Resolved), StorageError> {
+pub(crate) fn resolve<'a>(
+    namespaces: &'a [Namespace],
+    vname: &str,
+) -> Result<(&'a Namespace, Resolved), StorageError> {
     let inbox_ns = namespaces.iter().find(|ns| ns.spec.inbox).ok_or_else(|| {
         StorageError::temp("namespace configuration error: inbox=yes namespace missing")
     })?;
@@ -156,7 +159,9 @@ fn normalize_inbox(vname: &str, sep: char) -> String {
 
 /// `INBOX` for prefix `INBOX/`: the prefix without its trailing separator.
 fn is_bare_prefix(vname: &str, prefix: &str) -> bool {
-    prefix.len() > 1 && prefix.chars().last().is_some_and(|c| !c.is_alphanumeric()) && vname == &prefix[..prefix.len() - 1]
+    prefix.len() > 1
+        && prefix.chars().last().is_some_and(|c| !c.is_alphanumeric())
+        && vname == &prefix[..prefix.len() - 1]
 }
 
 #[cfg(test)]
@@ -167,7 +172,12 @@ mod tests {
     fn ns(prefix: &str, sep: Option<char>, inbox: bool, layout: Layout) -> Namespace {
         let mut loc = MailLocation::parse("maildir:/m", None).unwrap();
         loc.layout = layout;
-        let spec = NamespaceSpec { prefix: prefix.into(), separator: sep, inbox, ..NamespaceSpec::implicit_inbox() };
+        let spec = NamespaceSpec {
+            prefix: prefix.into(),
+            separator: sep,
+            inbox,
+            ..NamespaceSpec::implicit_inbox()
+        };
         Namespace::new(spec, &loc)
     }
 

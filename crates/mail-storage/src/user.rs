@@ -38,14 +38,16 @@ impl MailUser {
         namespaces: Vec<NamespaceSpec>,
         settings: StorageSettings,
     ) -> Result<MailUser, StorageError> {
-        let specs = if namespaces.is_empty() { vec![NamespaceSpec::implicit_inbox()] } else { namespaces };
+        let specs =
+            if namespaces.is_empty() { vec![NamespaceSpec::implicit_inbox()] } else { namespaces };
         let inboxes = specs.iter().filter(|s| s.inbox).count();
         if inboxes != 1 {
             return Err(StorageError::temp(format!(
                 "namespace configuration error: {inboxes} namespaces with inbox=yes (need exactly 1)"
             )));
         }
-        let namespaces = specs.into_iter().map(|spec| Namespace::new(spec, &default_location)).collect();
+        let namespaces =
+            specs.into_iter().map(|spec| Namespace::new(spec, &default_location)).collect();
         Ok(MailUser { namespaces, settings: Arc::new(settings) })
     }
 
@@ -64,13 +66,18 @@ impl MailUser {
         }
         let (target, name, levels) = match resolved {
             Resolved::Inbox => (Target::Inbox, "INBOX".to_owned(), vec!["INBOX".to_owned()]),
-            Resolved::Folder { name, levels, rel, parents } => (Target::Folder { rel, parents }, name, levels),
+            Resolved::Folder { name, levels, rel, parents } => {
+                (Target::Folder { rel, parents }, name, levels)
+            }
         };
         let auto = ns.auto_mode(&name);
         let autocreate = opts.autocreate || auto != AutoMode::No;
         let autosubscribe = opts.autosubscribe || auto == AutoMode::Subscribe;
-        if autocreate && target != Target::Inbox {
-            // Dovecot's create-time checks (control characters).
+        if autocreate
+            && target != Target::Inbox
+            && !maildir::paths_for(&ns.location, &target).dir.exists()
+        {
+            // Dovecot's create-time checks (control characters) apply to new mailboxes only.
             verify_name(&name, ns.sep, ns.location.layout, true)?;
         }
         let opened = maildir::open(&ns.location, &target, autocreate, vname)?;

@@ -9,7 +9,8 @@ use std::os::unix::fs::MetadataExt;
 use common::*;
 use dovecot_index::{Keywords, Subscriptions, Uidlist};
 use mail_storage::{
-    AutoMailbox, AutoMode, ErrorKind, MailFlags, MessageSource, NamespaceSpec, OpenOptions, SaveOptions,
+    AutoMailbox, AutoMode, ErrorKind, MailFlags, MessageSource, NamespaceSpec, OpenOptions,
+    SaveOptions,
 };
 
 #[test]
@@ -100,11 +101,17 @@ fn autocreated_folder_is_maildirplusplus_and_subscribed() {
     assert!(root.join("dovecot-uidvalidity").is_file(), "uidvalidity lives in the root");
     user.open_mailbox("Entwürfe.Sub dir", &opts).unwrap();
     assert!(root.join(".Entw&APw-rfe.Sub dir/cur").is_dir());
-    assert_eq!(fs::read(root.join("subscriptions")).unwrap(), b"V\t2\n\nWork\tSub\nEntw&APw-rfe\tSub dir\n");
+    assert_eq!(
+        fs::read(root.join("subscriptions")).unwrap(),
+        b"V\t2\n\nWork\tSub\nEntw&APw-rfe\tSub dir\n"
+    );
     assert_eq!(user.subscriptions().unwrap(), vec!["Work.Sub", "Entwürfe.Sub dir"]);
     // Opening again neither creates nor subscribes twice.
     assert!(!user.open_mailbox("Work.Sub", &opts).unwrap().created());
-    assert_eq!(Subscriptions::parse(&fs::read(root.join("subscriptions")).unwrap()).entries.len(), 2);
+    assert_eq!(
+        Subscriptions::parse(&fs::read(root.join("subscriptions")).unwrap()).entries.len(),
+        2
+    );
     // INBOX is created later without maildirfolder: the root existed already.
     save(&user, "INBOX", &OpenOptions::default());
     assert!(!root.join("maildirfolder").exists());
@@ -130,7 +137,11 @@ fn namespace_auto_create_works_without_lda_autocreate() {
 #[test]
 fn fs_layout_with_prefixed_inbox_namespace() {
     let home = tempfile::tempdir().unwrap();
-    let ns = NamespaceSpec { prefix: "INBOX/".into(), separator: Some('/'), ..NamespaceSpec::implicit_inbox() };
+    let ns = NamespaceSpec {
+        prefix: "INBOX/".into(),
+        separator: Some('/'),
+        ..NamespaceSpec::implicit_inbox()
+    };
     let user = user_with("maildir:~/Maildir:LAYOUT=fs", home.path(), vec![ns]);
     let opts = OpenOptions { autocreate: true, autosubscribe: true };
     let saved = save(&user, "INBOX/Work/Sub", &opts);
@@ -146,13 +157,17 @@ fn fs_layout_with_prefixed_inbox_namespace() {
     let err = user.open_mailbox("Work", &opts).unwrap_err();
     assert_eq!(err.public_message(), "Mailbox can't be created");
     // Plain intermediate dir: not a mailbox until created.
-    assert_eq!(user.open_mailbox("INBOX/Work", &OpenOptions::default()).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(
+        user.open_mailbox("INBOX/Work", &OpenOptions::default()).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
 }
 
 #[test]
 fn inbox_control_and_index_options() {
     let home = tempfile::tempdir().unwrap();
-    let user = user_at("maildir:~/Maildir:INBOX=~/inbox:CONTROL=~/control:INDEX=~/index", home.path());
+    let user =
+        user_at("maildir:~/Maildir:INBOX=~/inbox:CONTROL=~/control:INDEX=~/index", home.path());
     let inbox = user.open_mailbox("INBOX", &OpenOptions::default()).unwrap();
     assert_eq!(inbox.dir(), home.path().join("inbox"));
     assert_eq!(inbox.index_dir(), home.path().join("index"));
@@ -176,6 +191,7 @@ fn flags_and_keywords_go_to_cur_with_letters() {
         flags: MailFlags { seen: true, flagged: true, answered: true, draft: true, deleted: false },
         keywords: vec!["$Label1".into(), "Work".into(), "not valid".into()],
         received: None,
+        guid: Some("0123456789abcdef0123456789abcdef".into()),
     };
     let saved = inbox.save(MessageSource::Bytes(MSG), &opts).unwrap();
     let name = saved.path.file_name().unwrap().to_str().unwrap().to_owned();
@@ -185,8 +201,13 @@ fn flags_and_keywords_go_to_cur_with_letters() {
     let kw = fs::read(home.path().join("Maildir/dovecot-keywords")).unwrap();
     assert_eq!(kw, b"0 $Label1\n1 Work\n");
     // The uidlist records the name without the info part.
-    let list = Uidlist::parse(&fs::read(home.path().join("Maildir/dovecot-uidlist")).unwrap()).unwrap();
+    let list =
+        Uidlist::parse(&fs::read(home.path().join("Maildir/dovecot-uidlist")).unwrap()).unwrap();
     assert_eq!(list.records[0].filename, saved.storage_id);
+    assert_eq!(
+        list.records[0].extensions,
+        vec![(b'G', "0123456789abcdef0123456789abcdef".to_owned())]
+    );
 }
 
 #[test]
@@ -195,7 +216,9 @@ fn at_most_26_keywords_reach_the_file_name() {
     let user = user_at("maildir:~/Maildir", home.path());
     let inbox = user.open_mailbox("INBOX", &OpenOptions::default()).unwrap();
     let keywords: Vec<String> = (0..30).map(|i| format!("kw{i}")).collect();
-    let saved = inbox.save(MessageSource::Bytes(MSG), &SaveOptions { keywords, ..SaveOptions::default() }).unwrap();
+    let saved = inbox
+        .save(MessageSource::Bytes(MSG), &SaveOptions { keywords, ..SaveOptions::default() })
+        .unwrap();
     let name = saved.path.to_str().unwrap();
     assert!(name.ends_with(":2,abcdefghijklmnopqrstuvwxyz"), "{name}");
     assert_eq!(saved.dropped_keywords.len(), 4);
@@ -229,7 +252,12 @@ fn received_date_becomes_mtime() {
     let user = user_at("maildir:~/Maildir", home.path());
     let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
     let inbox = user.open_mailbox("INBOX", &OpenOptions::default()).unwrap();
-    let saved = inbox.save(MessageSource::Bytes(MSG), &SaveOptions { received: Some(when), ..SaveOptions::default() }).unwrap();
+    let saved = inbox
+        .save(
+            MessageSource::Bytes(MSG),
+            &SaveOptions { received: Some(when), ..SaveOptions::default() },
+        )
+        .unwrap();
     assert_eq!(fs::metadata(&saved.path).unwrap().modified().unwrap(), when);
 }
 
@@ -273,4 +301,15 @@ fn mbox_location_is_a_temporary_error() {
     let home = tempfile::tempdir().unwrap();
     let user = user_at("mbox:~/mail", home.path());
     assert!(user.open_mailbox("INBOX", &OpenOptions::default()).unwrap_err().is_temporary());
+}
+
+#[test]
+fn dovecot_shared_marker_is_copied_to_new_mailboxes() {
+    let home = tempfile::tempdir().unwrap();
+    let root = home.path().join("Maildir");
+    fs::create_dir(&root).unwrap();
+    fs::write(root.join("dovecot-shared"), "shared").unwrap();
+    let user = user_at("maildir:~/Maildir", home.path());
+    user.open_mailbox("Team", &create()).unwrap();
+    assert_eq!(fs::read(root.join(".Team/dovecot-shared")).unwrap(), b"shared");
 }

@@ -79,7 +79,10 @@ fn odd_but_valid_names_stay_inside_the_root() {
         let mailbox = user.open_mailbox(name, &create()).unwrap();
         assert_eq!(mailbox.dir(), home.path().join("Maildir").join(dir), "{name:?}");
     }
-    let top: Vec<String> = fs::read_dir(home.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let top: Vec<String> = fs::read_dir(home.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(top, vec!["Maildir".to_owned()]);
 }
 
@@ -95,9 +98,16 @@ fn slash_separator_and_fs_layout_rules() {
         ("/a", "Invalid mailbox name: Begins with hierarchy separator"),
         ("a/", "Invalid mailbox name: Ends with hierarchy separator"),
     ] {
-        assert_eq!(user.open_mailbox(name, &create()).unwrap_err().public_message(), message, "{name:?}");
+        assert_eq!(
+            user.open_mailbox(name, &create()).unwrap_err().public_message(),
+            message,
+            "{name:?}"
+        );
     }
-    assert_eq!(user.open_mailbox("a/b", &create()).unwrap().dir(), home.path().join("Maildir/.a.b"));
+    assert_eq!(
+        user.open_mailbox("a/b", &create()).unwrap().dir(),
+        home.path().join("Maildir/.a.b")
+    );
     let fs_user = user_with("maildir:~/fs:LAYOUT=fs", home.path(), vec![ns]);
     for (name, message) in [
         ("x/./y", "Invalid mailbox name: Contains '.' part"),
@@ -106,7 +116,11 @@ fn slash_separator_and_fs_layout_rules() {
         ("a/tmp", "Invalid mailbox name: Contains reserved name"),
         ("~x", "Invalid mailbox name: Begins with '~'"),
     ] {
-        assert_eq!(fs_user.open_mailbox(name, &create()).unwrap_err().public_message(), message, "{name:?}");
+        assert_eq!(
+            fs_user.open_mailbox(name, &create()).unwrap_err().public_message(),
+            message,
+            "{name:?}"
+        );
     }
     assert_eq!(fs_user.open_mailbox("a/~b", &create()).unwrap().dir(), home.path().join("fs/a/~b"));
     assert_eq!(fs_user.open_mailbox(".hid", &create()).unwrap().dir(), home.path().join("fs/.hid"));

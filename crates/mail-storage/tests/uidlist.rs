@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use common::*;
 use dovecot_index::Uidlist;
-use mail_storage::{MailLocation, MailUser, MessageSource, OpenOptions, SaveOptions, StorageSettings};
+use mail_storage::{
+    MailLocation, MailUser, MessageSource, OpenOptions, SaveOptions, StorageSettings,
+};
 
 fn uidlist(dir: &Path) -> Uidlist {
     Uidlist::parse(&fs::read(dir.join("dovecot-uidlist")).unwrap()).unwrap()
@@ -46,7 +48,9 @@ fn fifty_threads_get_fifty_distinct_uids() {
 /// Child mode of the multi-process tests: saves `LB_SAVES` messages into `LB_ROOT`.
 #[test]
 fn child_worker() {
-    let (Ok(root), Ok(count)) = (std::env::var("LB_ROOT"), std::env::var("LB_SAVES")) else { return };
+    let (Ok(root), Ok(count)) = (std::env::var("LB_ROOT"), std::env::var("LB_SAVES")) else {
+        return;
+    };
     let loc = MailLocation::parse(&format!("maildir:{root}"), None).unwrap();
     let user = MailUser::new(loc, Vec::new(), settings()).unwrap();
     for _ in 0..count.parse::<usize>().unwrap() {
@@ -156,7 +160,8 @@ fn delivering_into_a_dovecot_maildir_continues_its_uids_and_keywords() {
     let user = user_at("maildir:~/Maildir", home.path());
     assert_eq!(save(&user, "INBOX", &OpenOptions::default()).uid, Some(4));
     let inbox = user.open_mailbox("INBOX", &OpenOptions::default()).unwrap();
-    let opts = SaveOptions { keywords: vec!["Work".into(), "New".into()], ..SaveOptions::default() };
+    let opts =
+        SaveOptions { keywords: vec!["Work".into(), "New".into()], ..SaveOptions::default() };
     let saved = inbox.save(MessageSource::Bytes(MSG), &opts).unwrap();
     assert_eq!(saved.uid, Some(5));
     assert!(saved.path.to_str().unwrap().ends_with(":2,bc"));
@@ -233,7 +238,10 @@ fn broken_uidlist_is_left_for_dovecot() {
     assert_eq!(saved.uid, None);
     assert!(saved.uid_missing_reason.unwrap().contains("Broken"));
     assert!(saved.path.is_file());
-    assert_eq!(fs::read(home.path().join("Maildir/dovecot-uidlist")).unwrap(), b"3 V0 N1 Gabc\n1 :a\n");
+    assert_eq!(
+        fs::read(home.path().join("Maildir/dovecot-uidlist")).unwrap(),
+        b"3 V0 N1 Gabc\n1 :a\n"
+    );
 }
 
 #[test]

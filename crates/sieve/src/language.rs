@@ -154,6 +154,23 @@ fn build_size(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
     Some(Test::Size { over, limit })
 }
 
+/// Checks `:index`/`:last` (index extension): `:last` needs `:index`, and 0 is invalid.
+pub fn check_index(b: &mut Builder<'_>, v: &Validated) -> Option<()> {
+    let what = format!("the {} test", v.name);
+    if v.has("last") && !v.has("index") {
+        b.error(
+            v.pos,
+            format!("the :last tag for {what} cannot be specified without the :index tag"),
+        );
+        return None;
+    }
+    if matches!(index_tag(v), Some((0, _))) {
+        b.error(v.pos, format!("the :index tag for {what} cannot be zero"));
+        return None;
+    }
+    Some(())
+}
+
 /// The `:index n [:last]` tags of the index extension, if given.
 pub fn index_tag(v: &Validated) -> Option<(u64, bool)> {
     match v.tag("index")?.param {
@@ -163,12 +180,14 @@ pub fn index_tag(v: &Validated) -> Option<(u64, bool)> {
 }
 
 fn build_header(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
+    check_index(b, v)?;
     let names = b.string_list(&v.positional[0]);
     let keys = b.keys(&v.positional[1], &v.spec);
     Some(Test::Header { names, keys, spec: v.spec, index: index_tag(v) })
 }
 
 fn build_address(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
+    check_index(b, v)?;
     let headers = b.string_list(&v.positional[0]);
     let mut ok = true;
     for h in &headers {

@@ -62,10 +62,12 @@ fn translate_posix(p: &str) -> String {
                     }
                 }
             }
-            '[' | '&' | '~' | '-' if in_class => {
+            // Characters the regex crate treats as set operators inside a class.
+            '[' | '&' | '~' if in_class => {
                 out.push('\\');
                 out.push(c);
             }
+            '-' if in_class && chars.peek() == Some(&'-') => out.push_str("\\-"),
             '\\' if in_class => out.push_str("\\\\"),
             ']' if in_class => {
                 in_class = false;
@@ -288,7 +290,7 @@ mod tests {
 
     #[test]
     fn regex_posix_translation_and_captures() {
-        let re = compile_regex("^a(b+)[[:digit:]]$", Comparator::AsciiCasemap).unwrap();
+        let re = compile_regex("^[a-c](b+)[[:digit:]]$", Comparator::AsciiCasemap).unwrap();
         let mut c = Some(Vec::new());
         assert!(regex_match(&re, "ABB5", &mut c));
         assert_eq!(c.unwrap()[1], "BB");

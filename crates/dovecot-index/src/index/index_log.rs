@@ -210,7 +210,10 @@ impl RawRecord<'_> {
     }
     /// The record kind without flag bits.
     pub fn kind(&self) -> u32 {
-        self.type_bits & kind::MASK & !kind::EXPUNGE_PROT
+        let k = self.type_bits & kind::MASK;
+        let unprotected = k & !kind::EXPUNGE_PROT;
+        let is_expunge = unprotected == kind::EXPUNGE || unprotected == kind::EXPUNGE_GUID;
+        if k & kind::EXPUNGE_PROT == kind::EXPUNGE_PROT && is_expunge { unprotected } else { k }
     }
     /// Whether the EXTERNAL flag is set.
     pub fn is_external(&self) -> bool {

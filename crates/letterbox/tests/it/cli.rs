@@ -37,7 +37,10 @@ fn attached_option_values_work() {
 fn dash_o_overrides_the_config_file() {
     let t = TestHome::new();
     let alt = t.home.join("Other");
-    let out = t.deliver(&["-o", &format!("mail_location=maildir:{}", alt.display())], &sample_message("o"));
+    let out = t.deliver(
+        &["-o", &format!("mail_location=maildir:{}", alt.display())],
+        &sample_message("o"),
+    );
     assert_code(&out, 0);
     assert_eq!(t.messages_in(&alt).len(), 1);
     assert!(t.inbox().is_empty());
@@ -50,7 +53,15 @@ fn dash_capital_o_reads_no_config_file() {
     let location = format!("mail_location=maildir:{}/Direct", t.home.display());
     // The -c file does not exist: with -O it is never read.
     let out = t.deliver_as_user(
-        &["-c", "/nonexistent.conf", "-O", "-o", &location, "-o", &format!("log_path={}", log.display())],
+        &[
+            "-c",
+            "/nonexistent.conf",
+            "-O",
+            "-o",
+            &location,
+            "-o",
+            &format!("log_path={}", log.display()),
+        ],
         &sample_message("cap-o"),
         &[],
     );
@@ -68,7 +79,9 @@ fn dash_m_creates_the_mailbox_and_dash_n_prevents_it() {
     assert_code(&t.deliver(&["-n", "-m", "Other"], &sample_message("m2")), 0);
     assert!(!t.maildir().join(".Other").exists());
     assert_eq!(t.inbox().len(), 1);
-    assert!(t.log_text().contains("save failed to open mailbox Other: Mailbox doesn't exist: Other"));
+    assert!(
+        t.log_text().contains("save failed to open mailbox Other: Mailbox doesn't exist: Other")
+    );
     assert!(t.log_text().contains("saved mail to INBOX"));
 }
 
@@ -138,9 +151,16 @@ fn dash_p_missing_file_is_tempfail() {
 #[test]
 fn dash_f_a_r_are_used_in_the_log_line() {
     let t = TestHome::with_config("deliver_log_format = from=%e to=%{to_envelope} %$\n");
-    let out = t.deliver(&["-f", "<s@example.com>", "-a", "orig@example.org", "-r", "final@example.org"], &sample_message("far"));
+    let out = t.deliver(
+        &["-f", "<s@example.com>", "-a", "orig@example.org", "-r", "final@example.org"],
+        &sample_message("far"),
+    );
     assert_code(&out, 0);
-    assert!(t.log_text().contains("from=s@example.com to=orig@example.org saved mail to INBOX"), "{}", t.log_text());
+    assert!(
+        t.log_text().contains("from=s@example.com to=orig@example.org saved mail to INBOX"),
+        "{}",
+        t.log_text()
+    );
 }
 
 #[test]

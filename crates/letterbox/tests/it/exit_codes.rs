@@ -5,7 +5,8 @@ use crate::support::*;
 #[test]
 fn unknown_user_is_67() {
     let t = TestHome::new();
-    let out = t.run_raw(&["-c", t.conf.to_str().unwrap(), "-d", "nosuchuser"], &sample_message("u"));
+    let out =
+        t.run_raw(&["-c", t.conf.to_str().unwrap(), "-d", "nosuchuser"], &sample_message("u"));
     assert_code(&out, 67);
 }
 
@@ -18,13 +19,22 @@ fn root_without_dash_d_is_64() {
     let t = TestHome::new();
     let out = t.run_raw(&["-c", t.conf.to_str().unwrap()], &sample_message("r"));
     assert_code(&out, 64);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("destination user parameter (-d user) not given"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("destination user parameter (-d user) not given")
+    );
 }
 
 #[test]
 fn invalid_envelope_addresses_are_64() {
     let t = TestHome::new();
-    for (opt, value) in [("-a", "bad\naddr"), ("-r", "<unbalanced"), ("-f", "<x@y"), ("-a", "sp ace@x"), ("-f", "a\tb")] {
+    for (opt, value) in [
+        ("-a", "bad\naddr"),
+        ("-r", "<unbalanced"),
+        ("-f", "<x@y"),
+        ("-a", "sp ace@x"),
+        ("-f", "a\tb"),
+    ] {
         let out = t.deliver(&[opt, value], &sample_message("inv"));
         assert_code(&out, 64);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -106,7 +116,8 @@ fn unwritable_maildir_is_75_and_leaves_nothing() {
     let t = TestHome::with_config("");
     std::fs::create_dir_all(t.maildir()).unwrap();
     // The Maildir exists but belongs to someone else and is read-only.
-    std::fs::set_permissions(t.maildir(), std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(t.maildir(), std::os::unix::fs::PermissionsExt::from_mode(0o555))
+        .unwrap();
     if !running_as_root() {
         eprintln!("skipped: the owner can always chmod back; needs root to make a foreign dir");
         return;

@@ -17,11 +17,15 @@ struct Dovecot {
 
 impl Dovecot {
     fn find() -> Option<Dovecot> {
-        let lda = PathBuf::from(std::env::var("DOVECOT_LDA").unwrap_or("/usr/lib/dovecot/dovecot-lda".into()));
+        let lda = PathBuf::from(
+            std::env::var("DOVECOT_LDA").unwrap_or("/usr/lib/dovecot/dovecot-lda".into()),
+        );
         let doveadm = PathBuf::from(std::env::var("DOVEADM").unwrap_or("/usr/bin/doveadm".into()));
         if lda.exists() && doveadm.exists() {
             let version = Command::new("dovecot").arg("--version").output();
-            let version = version.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+            let version = version
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
             assert!(version.starts_with("2.3."), "interop needs Dovecot 2.3, found {version:?}");
             return Some(Dovecot { lda, doveadm });
         }
@@ -87,7 +91,9 @@ impl Dovecot {
 
 /// The interop config: a separator and a namespace Dovecot and letterbox both read.
 fn interop_home() -> TestHome {
-    TestHome::with_config("namespace inbox {\n  inbox = yes\n  separator = /\n}\nmail_fsync = always\n")
+    TestHome::with_config(
+        "namespace inbox {\n  inbox = yes\n  separator = /\n}\nmail_fsync = always\n",
+    )
 }
 
 #[test]

@@ -20,7 +20,8 @@ fn message_is_stored_byte_for_byte_with_sizes_in_the_name() {
 #[test]
 fn crlf_becomes_lf_and_from_line_is_dropped() {
     let t = TestHome::new();
-    let input = b"From sender@example.com Tue Nov 25 10:00:00 2025\r\nSubject: x\r\n\r\nbody\r\nlast\r";
+    let input =
+        b"From sender@example.com Tue Nov 25 10:00:00 2025\r\nSubject: x\r\n\r\nbody\r\nlast\r";
     assert_code(&t.deliver(&[], input), 0);
     assert_eq!(t.inbox()[0].1, b"Subject: x\n\nbody\nlast");
 }
@@ -28,9 +29,18 @@ fn crlf_becomes_lf_and_from_line_is_dropped() {
 #[test]
 fn from_line_sender_is_the_envelope_sender_without_dash_f() {
     let t = TestHome::with_config("deliver_log_format = env=%e %$\n");
-    assert_code(&t.deliver(&[], b"From someone@example.com Tue Nov 25 10:00:00 2025\nSubject: x\n\nb\n"), 0);
+    assert_code(
+        &t.deliver(&[], b"From someone@example.com Tue Nov 25 10:00:00 2025\nSubject: x\n\nb\n"),
+        0,
+    );
     assert!(t.log_text().contains("env=someone@example.com saved"), "{}", t.log_text());
-    assert_code(&t.deliver(&["-f", "given@example.com"], b"From someone@example.com Tue\nSubject: x\n\nb\n"), 0);
+    assert_code(
+        &t.deliver(
+            &["-f", "given@example.com"],
+            b"From someone@example.com Tue\nSubject: x\n\nb\n",
+        ),
+        0,
+    );
     assert!(t.log_text().contains("env=given@example.com saved"), "{}", t.log_text());
     assert_code(&t.deliver(&[], b"Subject: x\n\nb\n"), 0);
     assert!(t.log_text().contains("env=MAILER-DAEMON saved"), "{}", t.log_text());
@@ -73,7 +83,9 @@ fn large_message_is_streamed_and_stored_exactly() {
     let t = TestHome::new();
     let mut msg = b"Subject: big\nMessage-ID: <big@x>\n\n".to_vec();
     while msg.len() < 3 * 1024 * 1024 {
-        msg.extend_from_slice(b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuv\r\n");
+        msg.extend_from_slice(
+            b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuv\r\n",
+        );
     }
     assert_code(&t.deliver(&[], &msg), 0);
     let stored = &t.inbox()[0].1;

@@ -76,7 +76,10 @@ fn sigkill_at_random_moments_never_leaves_a_partial_message() {
         if !text.is_empty() {
             assert!(text.starts_with("3 V"), "uidlist header broken: {text:?}");
             for line in text.lines().skip(1) {
-                assert!(line.split_once(' ').is_some_and(|(u, _)| u.parse::<u32>().is_ok()), "bad line {line:?}");
+                assert!(
+                    line.split_once(' ').is_some_and(|(u, _)| u.parse::<u32>().is_ok()),
+                    "bad line {line:?}"
+                );
             }
         }
     }

@@ -98,11 +98,12 @@ pub fn ensure_subdirs(dir: &Path, perms: &Permissions) -> Result<(), StorageErro
 
 /// Creates an empty file with the exact mode (the `maildirfolder` marker).
 pub fn create_empty_file(path: &Path, perms: &Permissions) -> Result<(), StorageError> {
-    let file = match OpenOptions::new().write(true).create_new(true).mode(perms.file_mode).open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(e) => return Err(StorageError::io("open", path, e, false)),
-    };
+    let file =
+        match OpenOptions::new().write(true).create_new(true).mode(perms.file_mode).open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(e) => return Err(StorageError::io("open", path, e, false)),
+        };
     file.set_permissions(fs::Permissions::from_mode(perms.file_mode))
         .map_err(|e| StorageError::io("fchmod", path, e, false))?;
     if let Some(gid) = perms.gid {

@@ -137,7 +137,8 @@ mod tests {
 
     #[test]
     fn flag_letters_in_ascii_order() {
-        let all = MailFlags { seen: true, answered: true, flagged: true, deleted: false, draft: true };
+        let all =
+            MailFlags { seen: true, answered: true, flagged: true, deleted: false, draft: true };
         assert_eq!(info_suffix(&all, &['b', 'a']).as_deref(), Some(":2,DFRSab"));
         assert_eq!(info_suffix(&MailFlags::default(), &[]), None);
         let trash = MailFlags { deleted: true, ..MailFlags::default() };

@@ -30,6 +30,9 @@ pub fn letters_for(
     perms: &Permissions,
     settings: &StorageSettings,
 ) -> Result<(Vec<char>, Vec<String>), StorageError> {
+    if wanted.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
     let path = control_dir.join(KEYWORDS_FILE);
     let mut table = match fs::read(&path) {
         Ok(data) => Keywords::parse(&data),
@@ -112,7 +115,9 @@ mod tests {
         assert_eq!(letters, vec!['a', 'b']);
         assert_eq!(dropped, vec!["bad word".to_owned()]);
         assert_eq!(fs::read(dir.path().join(KEYWORDS_FILE)).unwrap(), b"0 $Label1\n1 Work\n");
-        let (letters, _) = letters_for(dir.path(), &["Work".into(), "New".into()], false, &perms, &settings).unwrap();
+        let (letters, _) =
+            letters_for(dir.path(), &["Work".into(), "New".into()], false, &perms, &settings)
+                .unwrap();
         assert_eq!(letters, vec!['b']);
     }
 }

@@ -72,7 +72,9 @@ pub(crate) fn open(
     let mut created = false;
     if !exists(&paths.dir.join("tmp"))? {
         match fs::metadata(&paths.dir) {
-            Ok(meta) if meta.is_dir() && (is_inbox || location.layout == Layout::MaildirPlusPlus) => {
+            Ok(meta)
+                if meta.is_dir() && (is_inbox || location.layout == Layout::MaildirPlusPlus) =>
+            {
                 ensure_subdirs(&paths.dir, &Permissions::from_dir(&meta))?;
             }
             _ if is_inbox || autocreate => created = create(location, target, &paths.dir)?,
@@ -111,7 +113,8 @@ fn create(location: &MailLocation, target: &Target, dir: &Path) -> Result<bool, 
             return Ok(true);
         }
         Target::Folder { parents, .. } => {
-            let perms = inherited_perms(&location.root, parents)?.or(root_perms).unwrap_or_default();
+            let perms =
+                inherited_perms(&location.root, parents)?.or(root_perms).unwrap_or_default();
             if root_perms.is_none() {
                 mkdir_parents(&location.root, &perms)?;
             }
@@ -123,14 +126,30 @@ fn create(location: &MailLocation, target: &Target, dir: &Path) -> Result<bool, 
     };
     let (made, perms) = made_dir;
     finish(location, dir, made, &perms)?;
+    copy_shared_marker(&location.root, dir, made)?;
     Ok(made || location.layout == Layout::Fs)
 }
 
 /// cur/new/tmp, and `maildirfolder` when the Maildir++ directory was made by us.
-fn finish(location: &MailLocation, dir: &Path, made_dir: bool, perms: &Permissions) -> Result<(), StorageError> {
+fn finish(
+    location: &MailLocation,
+    dir: &Path,
+    made_dir: bool,
+    perms: &Permissions,
+) -> Result<(), StorageError> {
     ensure_subdirs(dir, perms)?;
     if made_dir && location.layout == Layout::MaildirPlusPlus {
         create_empty_file(&dir.join("maildirfolder"), perms)?;
+    }
+    Ok(())
+}
+
+/// A root with `dovecot-shared` marks shared mailboxes: new mailboxes get a copy of it.
+fn copy_shared_marker(root: &Path, dir: &Path, made_dir: bool) -> Result<(), StorageError> {
+    let marker = root.join("dovecot-shared");
+    if made_dir && marker.is_file() {
+        fs::copy(&marker, dir.join("dovecot-shared"))
+            .map_err(|e| StorageError::io("copy", &dir.join("dovecot-shared"), e, false))?;
     }
     Ok(())
 }

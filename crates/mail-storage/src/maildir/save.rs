@@ -40,10 +40,14 @@ struct Written {
     vsize: u64,
 }
 
-pub(crate) fn save(mb: &Mailbox, source: MessageSource<'_>, opts: &SaveOptions) -> Result<SavedMail, StorageError> {
+pub(crate) fn save(
+    mb: &Mailbox,
+    source: MessageSource<'_>,
+    opts: &SaveOptions,
+) -> Result<SavedMail, StorageError> {
     let written = write_tmp(mb, source, opts)?;
     let storage_id = with_sizes(&written.base, written.size, written.vsize);
-    let committed = commit(mb, &storage_id, &opts.keywords, |letters| {
+    let committed = commit(mb, &storage_id, opts, |letters| {
         place(mb, &written.guard, &storage_id, &opts.flags, letters)
     })?;
     Ok(SavedMail {
@@ -57,21 +61,29 @@ pub(crate) fn save(mb: &Mailbox, source: MessageSource<'_>, opts: &SaveOptions) 
     })
 }
 
-fn write_tmp(mb: &Mailbox, source: MessageSource<'_>, opts: &SaveOptions) -> Result<Written, StorageError> {
+fn write_tmp(
+    mb: &Mailbox,
+    source: MessageSource<'_>,
+    opts: &SaveOptions,
+) -> Result<Written, StorageError> {
     let tmp_dir = mb.paths.dir.join("tmp");
     let mut created_dirs = false;
     for _ in 0..NAME_ATTEMPTS {
         let base = unique_base(&mb.settings.hostname);
         let guard = TmpGuard { path: tmp_dir.join(&base), armed: Cell::new(false) };
         let attempt = match source {
-            MessageSource::File { path, size, vsize, may_link } if may_link && mb.settings.copy_with_hardlinks => {
+            MessageSource::File { path, size, vsize, may_link }
+                if may_link && mb.settings.copy_with_hardlinks =>
+            {
                 link_in(path, &guard).map(|linked| linked.then_some((None, size, vsize)))
             }
             _ => Ok(None),
         };
         let written = match attempt {
             Ok(Some(done)) => Ok(done),
-            Ok(None) => write_copy(mb, source, &guard).map(|(file, size, vsize)| (Some(file), size, vsize)),
+            Ok(None) => {
+                write_copy(mb, source, &guard).map(|(file, size, vsize)| (Some(file), size, vsize))
+            }
             Err(e) => Err(e),
         };
         match written {
@@ -103,7 +115,10 @@ fn link_in(source: &Path, guard: &TmpGuard) -> io::Result<bool> {
     match fs::hard_link(source, &guard.path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
-        Err(e) if e.kind() == io::ErrorKind::NotFound && !guard.path.parent().is_some_and(Path::is_dir) => {
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                && !guard.path.parent().is_some_and(Path::is_dir) =>
+        {
             return Err(e);
         }
         Err(_) => return Ok(false),
@@ -113,7 +128,11 @@ fn link_in(source: &Path, guard: &TmpGuard) -> io::Result<bool> {
 }
 
 /// Writes the content into a new `tmp/<base>` (O_EXCL, exact mode); returns the sizes.
-fn write_copy(mb: &Mailbox, source: MessageSource<'_>, guard: &TmpGuard) -> io::Result<(File, u64, u64)> {
+fn write_copy(
+    mb: &Mailbox,
+    source: MessageSource<'_>,
+    guard: &TmpGuard,
+) -> io::Result<(File, u64, u64)> {
     let mut file = create_exclusive(&guard.path, &mb.perms)?;
     guard.armed.set(true);
     match source {
@@ -146,7 +165,12 @@ fn create_exclusive(path: &Path, perms: &Permissions) -> io::Result<File> {
 
 /// Sets the received date and makes the file durable (`file` is the open tmp file, or
 /// `None` for a hard link, which is opened here).
-fn finish_file(mb: &Mailbox, file: Option<File>, path: &Path, opts: &SaveOptions) -> Result<(), StorageError> {
+fn finish_file(
+    mb: &Mailbox,
+    file: Option<File>,
+    path: &Path,
+    opts: &SaveOptions,
+) -> Result<(), StorageError> {
     if opts.received.is_none() && !mb.settings.fsync.enabled() {
         return Ok(());
     }

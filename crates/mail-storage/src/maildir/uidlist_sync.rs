@@ -14,10 +14,12 @@ use std::path::{Path, PathBuf};
 
 use dovecot_index::uidlist::{UIDLIST_FILE, generate_guid, read_append_state};
 use dovecot_index::uidvalidity::next_uidvalidity;
-use dovecot_index::{Dotlock, DotlockError, DotlockSettings, Uidlist, UidlistError, UidlistHeader, UidlistRecord};
+use dovecot_index::{
+    Dotlock, DotlockError, DotlockSettings, Uidlist, UidlistError, UidlistHeader, UidlistRecord,
+};
 
 use crate::error::StorageError;
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, SaveOptions};
 use crate::maildir::keywords::letters_for;
 
 /// Outcome of a commit.
@@ -43,9 +45,10 @@ enum Plan {
 pub(crate) fn commit(
     mb: &Mailbox,
     storage_id: &str,
-    keywords: &[String],
+    opts: &SaveOptions,
     place: impl FnOnce(&[char]) -> Result<PathBuf, StorageError>,
 ) -> Result<Committed, StorageError> {
+    let keywords = &opts.keywords;
     let control = &mb.paths.control;
     let uidlist_path = control.join(UIDLIST_FILE);
     let lock_settings = DotlockSettings {
@@ -58,19 +61,29 @@ pub(crate) fn commit(
     let lock = match Dotlock::acquire(&uidlist_path, &lock_settings) {
         Ok(lock) => lock,
         Err(timeout @ DotlockError::Timeout { .. }) => {
-            let (letters, dropped_keywords) = letters_for(control, keywords, false, &mb.perms, &mb.settings)?;
+            let (letters, dropped_keywords) =
+                letters_for(control, keywords, false, &mb.perms, &mb.settings)?;
             let path = place(&letters)?;
             let reason = Some(timeout.to_string());
             return Ok(Committed { path, uid: None, uid_missing_reason: reason, dropped_keywords });
         }
         Err(e) => return Err(e.into()),
     };
-    let (letters, dropped_keywords) = letters_for(control, keywords, true, &mb.perms, &mb.settings)?;
+    let (letters, dropped_keywords) =
+        letters_for(control, keywords, true, &mb.perms, &mb.settings)?;
     let plan = plan(mb, &uidlist_path)?;
     let path = place(&letters)?;
-    let (uid, uid_missing_reason) = match record(mb, &uidlist_path, plan, storage_id) {
+    let mut new_record = UidlistRecord::new(0, storage_id);
+    if let Some(guid) =
+        opts.guid.as_ref().filter(|g| !g.is_empty() && !g.contains(char::is_whitespace))
+    {
+        new_record.extensions.push((b'G', guid.clone()));
+    }
+    let (uid, uid_missing_reason) = match record(mb, &uidlist_path, plan, new_record) {
         Ok(Ok(uid)) => (Some(uid), None),
-        Ok(Err(reason)) => (None, Some(format!("{reason}; Dovecot assigns the UID at its next sync"))),
+        Ok(Err(reason)) => {
+            (None, Some(format!("{reason}; Dovecot assigns the UID at its next sync")))
+        }
         Err(e) => {
             let _ = fs::remove_file(&path);
             return Err(e);
@@ -131,12 +144,19 @@ fn index_exists(index_dir: &Path) -> bool {
 }
 
 /// Writes the record; the inner error is the reason when the plan was to skip.
-fn record(mb: &Mailbox, path: &Path, plan: Plan, storage_id: &str) -> Result<Result<u32, String>, StorageError> {
+fn record(
+    mb: &Mailbox,
+    path: &Path,
+    plan: Plan,
+    mut new: UidlistRecord,
+) -> Result<Result<u32, String>, StorageError> {
     let fsync = mb.settings.fsync.enabled();
     match plan {
         Plan::Append { file, offset, uid } => {
-            let line = UidlistRecord::new(uid, storage_id).to_line();
-            file.write_all_at(line.as_bytes(), offset).map_err(|e| StorageError::io("write", path, e, false))?;
+            new.uid = uid;
+            let line = new.to_line();
+            file.write_all_at(line.as_bytes(), offset)
+                .map_err(|e| StorageError::io("write", path, e, false))?;
             if fsync {
                 file.sync_data().map_err(|e| StorageError::io("fdatasync", path, e, false))?;
             }
@@ -145,7 +165,8 @@ fn record(mb: &Mailbox, path: &Path, plan: Plan, storage_id: &str) -> Result<Res
         Plan::Create => {
             let uid_validity = next_uidvalidity(&mb.paths.control_root, mb.perms.file_mode);
             let header = UidlistHeader::new(uid_validity, 1, generate_guid(&mb.settings.hostname));
-            let list = Uidlist { header, records: vec![UidlistRecord::new(1, storage_id)] };
+            new.uid = 1;
+            let list = Uidlist { header, records: vec![new] };
             write_atomic(mb, path, &list.to_bytes())?;
             Ok(Ok(1))
         }
@@ -154,7 +175,8 @@ fn record(mb: &Mailbox, path: &Path, plan: Plan, storage_id: &str) -> Result<Res
             if list.header.guid.is_none() {
                 list.header.guid = Some(generate_guid(&mb.settings.hostname));
             }
-            list.records.push(UidlistRecord::new(uid, storage_id));
+            new.uid = uid;
+            list.records.push(new);
             write_atomic(mb, path, &list.to_bytes())?;
             Ok(Ok(uid))
         }
@@ -175,7 +197,8 @@ fn write_atomic(mb: &Mailbox, path: &Path, data: &[u8]) -> Result<(), StorageErr
             .mode(mb.perms.file_mode)
             .open(&tmp)
             .map_err(|e| io_err("open", e))?;
-        file.set_permissions(fs::Permissions::from_mode(mb.perms.file_mode)).map_err(|e| io_err("fchmod", e))?;
+        file.set_permissions(fs::Permissions::from_mode(mb.perms.file_mode))
+            .map_err(|e| io_err("fchmod", e))?;
         if let Some(gid) = mb.perms.gid {
             fchown(&file, None, Some(gid)).map_err(|e| io_err("fchown", e))?;
         }

@@ -7,13 +7,18 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mail_storage::{
-    MailLocation, MailUser, MessageSource, NamespaceSpec, OpenOptions, SaveOptions, SavedMail, StorageSettings,
+    MailLocation, MailUser, MessageSource, NamespaceSpec, OpenOptions, SaveOptions, SavedMail,
+    StorageSettings,
 };
 
 pub const MSG: &[u8] = b"Subject: t\n\nbody\n";
 
 pub fn settings() -> StorageSettings {
-    StorageSettings { hostname: "testhost".into(), dotlock_timeout: Duration::from_secs(30), ..StorageSettings::default() }
+    StorageSettings {
+        hostname: "testhost".into(),
+        dotlock_timeout: Duration::from_secs(30),
+        ..StorageSettings::default()
+    }
 }
 
 pub fn user_at(location: &str, home: &Path) -> MailUser {
@@ -62,7 +67,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
 pub fn dovecot_fixture(dest: &Path) -> PathBuf {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/dovecot-maildir");
     copy_dir(&src, dest);
-    for mailbox in [dest.to_path_buf(), dest.join(".Work.Sub"), dest.join(".Entw&APw-rfe.Sub dir")] {
+    for mailbox in [dest.to_path_buf(), dest.join(".Work.Sub"), dest.join(".Entw&APw-rfe.Sub dir")]
+    {
         for sub in ["cur", "new", "tmp"] {
             fs::create_dir_all(mailbox.join(sub)).unwrap();
         }

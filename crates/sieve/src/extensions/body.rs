@@ -31,13 +31,7 @@ fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
     let given: Vec<&str> =
         v.tags.iter().map(|t| t.name).filter(|n| ["raw", "content", "text"].contains(n)).collect();
     if given.len() > 1 {
-        b.error(
-            v.pos,
-            format!(
-                "the body test accepts only one body transform, but ':{}' was also specified",
-                given[1]
-            ),
-        );
+        b.error(v.pos, format!("encountered duplicate :{} argument for the body test", given[1]));
         return None;
     }
     let transform = match given.first() {

@@ -47,6 +47,7 @@ impl Extension for Date {
 }
 
 fn build(b: &mut Builder<'_>, v: &mut Validated, header: bool) -> Option<Test> {
+    crate::language::check_index(b, v)?;
     let off = usize::from(header);
     let header_name = match (header, &v.positional[0]) {
         (true, Arg::Str(s)) => Some(b.string(s)),

@@ -38,7 +38,10 @@ fn str_tag(b: &mut Builder<'_>, v: &Validated, name: &str) -> Option<crate::prog
 
 fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
     if v.has("header") && v.has("uniqueid") {
-        b.error(v.pos, "the duplicate test cannot have both :header and :uniqueid");
+        b.error(
+            v.pos,
+            "conflicting :header and :uniqueid arguments specified for the duplicate test",
+        );
         return None;
     }
     let seconds = match v.tag("seconds").and_then(|t| t.param.clone()) {

@@ -51,7 +51,9 @@ fn field_name(b: &mut Builder<'_>, v: &Validated, cmd: &str) -> Option<PStr> {
     if let Some(lit) = name.as_literal()
         && !valid_field_name(lit)
     {
-        b.error(s.pos, format!("{cmd} command: specified field name `{lit}' is invalid"));
+        // Pigeonhole's deleteheader message lacks the space after the colon.
+        let sep = if cmd == "deleteheader" { "" } else { " " };
+        b.error(s.pos, format!("{cmd} command:{sep}specified field name `{lit}' is invalid"));
         return None;
     }
     Some(name)
@@ -63,9 +65,13 @@ fn build_add(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
     let value_pos = value.pos;
     let value = b.string(value);
     if let Some(lit) = value.as_literal()
-        && (lit.contains(['\0']) || lit.contains("\n\n") || lit.contains("\r\n\r\n"))
+        && lit.contains('\0')
     {
-        b.error(value_pos, format!("addheader command: specified value `{lit}' is invalid"));
+        let shown = lit.split('\0').next().unwrap_or("");
+        let msg = format!(
+            "addheader command: specified value `{shown}' is invalid (contains NUL character)"
+        );
+        b.error(value_pos, msg);
         return None;
     }
     Some(OpKind::AddHeader { name, value, last: v.has("last") })
@@ -73,7 +79,10 @@ fn build_add(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
 
 fn build_delete(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
     if v.has("last") && !v.has("index") {
-        b.error(v.pos, "the :last tag for the deleteheader command requires the :index tag");
+        b.error(
+            v.pos,
+            "the :last tag for the deleteheader command cannot be specified without the :index tag",
+        );
         return None;
     }
     let name = field_name(b, v, "deleteheader")?;

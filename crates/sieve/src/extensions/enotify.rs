@@ -51,12 +51,7 @@ fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
         && !lit.to_ascii_lowercase().starts_with("mailto:")
     {
         let scheme = lit.split(':').next().unwrap_or(lit);
-        b.error(
-            m.pos,
-            format!(
-                "invalid method for notify action: notification method '{scheme}' is not supported"
-            ),
-        );
+        b.error(m.pos, format!("notify command: invalid method '{scheme}'"));
         return None;
     }
     if let Some(i) = str_tag(b, v, "importance")

@@ -30,7 +30,10 @@ fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
     {
         b.error(
             v.pos,
-            format!("fileinto command: invalid folder name `{name}' specified: invalid utf-8"),
+            format!(
+                "fileinto command: invalid folder name `{}' specified: invalid utf-8",
+                name.replace('\u{fffd}', "?")
+            ),
         );
         return None;
     }

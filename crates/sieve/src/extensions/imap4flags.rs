@@ -54,11 +54,7 @@ impl Extension for Imap4flags {
 
 fn variable_arg(b: &mut Builder<'_>, arg: &Arg) -> Option<VarRef> {
     let Arg::Str(s) = arg else { return None };
-    let var = b.variable(&s.value, s.pos);
-    if var.is_none() {
-        b.error(s.pos, format!("invalid variable name '{}'", s.value));
-    }
-    var
+    b.variable(&s.value, s.pos)
 }
 
 fn build_flags(b: &mut Builder<'_>, v: &mut Validated, action: FlagAction) -> Option<OpKind> {

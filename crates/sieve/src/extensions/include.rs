@@ -38,19 +38,20 @@ impl Extension for Include {
 
 fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
     let Some(Arg::Str(s)) = v.positional.first() else { return None };
-    if b.has_ext("variables") && s.value.contains("${") {
+    let Some(name) = b.string(s).as_literal().map(str::to_owned) else {
         b.error(s.pos, "the include command requires a constant string for its value argument");
         return None;
-    }
+    };
     if v.has("personal") && v.has("global") {
         b.error(v.pos, "the include command cannot have both :personal and :global");
         return None;
     }
     let location =
         if v.has("global") { IncludeLocation::Global } else { IncludeLocation::Personal };
-    let name = s.value.clone();
-    if name.is_empty() || name.contains('/') || name.chars().any(char::is_control) {
-        b.error(s.pos, format!("include: invalid script name '{name}'"));
+    let bad = |c: char| c == '/' || c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if name.is_empty() || name.contains(bad) {
+        let shown: String = name.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+        b.error(s.pos, format!("include: invalid script name '{shown}'"));
         return None;
     }
     let (index, missing) = b.include_script(location, &name, v.has("optional"), v.pos)?;
@@ -59,7 +60,7 @@ fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
 
 fn build_global(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
     if !b.has_ext("variables") {
-        b.error(v.pos, "the global command requires the variables extension");
+        b.error(v.pos, "global command requires that variables extension is active");
         return None;
     }
     let names: Vec<(String, Pos)> = match &v.positional[0] {
@@ -97,14 +98,14 @@ impl Builder<'_> {
         pos: Pos,
     ) -> Option<(usize, bool)> {
         let word = location_word(location);
+        if self.unit.include_stack.iter().any(|(l, n)| *l == location && n == name) {
+            self.error(pos, format!("circular include of {word} script '{name}'"));
+            return None;
+        }
         if let Some(i) =
             self.unit.includes.iter().position(|p| p.location == location && p.name == name)
         {
             return Some((i, false));
-        }
-        if self.unit.include_stack.iter().any(|(l, n)| *l == location && n == name) {
-            self.error(pos, format!("circular include of {word} script '{name}'"));
-            return None;
         }
         let limits = &self.unit.options.limits;
         if self.unit.include_stack.len() >= limits.max_include_depth {

@@ -17,7 +17,7 @@ impl Extension for Mailbox {
         r.tag("fileinto", tag("create", None));
         r.command(CommandDef::test(
             "mailboxexists",
-            vec![pos_arg("mailbox names", ArgKind::StrList)],
+            vec![pos_arg("mailbox-names", ArgKind::StrList)],
             |b, v| Some(Test::MailboxExists(b.string_list(&v.positional[0]))),
         ));
     }

@@ -101,6 +101,7 @@ pub struct Registry {
     address_parts: Vec<(&'static str, &'static str, AddressPart)>,
     comparators: Vec<(&'static str, &'static str, Comparator)>,
     capabilities: HashMap<&'static str, &'static [&'static str]>,
+    namespaces: Vec<(&'static str, &'static str)>,
 }
 
 /// Handle an extension uses to add its definitions.
@@ -134,6 +135,11 @@ impl Registrar<'_> {
     /// Adds an address part.
     pub fn address_part(&mut self, name: &'static str, part: AddressPart) {
         self.registry.address_parts.push((name, self.ext, part));
+    }
+
+    /// Adds a variable namespace answered by the host (`${name.x}` → `VarRef::Host`).
+    pub fn namespace(&mut self, name: &'static str) {
+        self.registry.namespaces.push((name, self.ext));
     }
 
     /// Adds a comparator.
@@ -195,6 +201,10 @@ impl Registry {
         req: &BTreeSet<&'static str>,
     ) -> Option<AddressPart> {
         self.address_parts.iter().find(|(n, e, _)| *n == name && visible(e, req)).map(|m| m.2)
+    }
+
+    pub(crate) fn namespace(&self, name: &str, req: &BTreeSet<&'static str>) -> bool {
+        self.namespaces.iter().any(|(n, e)| *n == name && visible(e, req))
     }
 
     pub(crate) fn comparator(

@@ -64,14 +64,7 @@ fn build_set(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
         }
     }
     modifiers.dedup();
-    let Some(var) = b.variable(&name.value, name.pos) else {
-        b.error(name.pos, format!("invalid variable name '{}'", name.value));
-        return None;
-    };
-    if !matches!(var, crate::program::VarRef::Local(_) | crate::program::VarRef::Global(_)) {
-        b.error(name.pos, format!("cannot assign to variable '{}'", name.value));
-        return None;
-    }
+    let var = b.variable(&name.value, name.pos)?;
     let value = b.string(value);
     Some(OpKind::Set { var, value, modifiers })
 }

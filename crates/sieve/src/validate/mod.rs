@@ -45,6 +45,8 @@ pub struct Builder<'a> {
     pub(crate) locals: HashMap<String, usize>,
     /// Globals declared with `global` in this program (lower case).
     pub(crate) declared_globals: HashSet<String>,
+    /// Whether the variable-limit error was already reported.
+    pub(crate) scope_full_reported: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -59,6 +61,7 @@ impl<'a> Builder<'a> {
             reported_unknown: HashSet::new(),
             locals: HashMap::new(),
             declared_globals: HashSet::new(),
+            scope_full_reported: false,
         }
     }
 
@@ -145,11 +148,15 @@ impl<'a> Builder<'a> {
 
     fn require(&mut self, node: &Node) {
         if !node.tests.is_empty() {
-            self.error(node.pos, "the require command accepts no sub-tests, but tests are specified");
+            self.error(
+                node.pos,
+                "the require command accepts no sub-tests, but tests are specified",
+            );
             return;
         }
         if node.block.is_some() {
-            let msg = "the require command does not accept a command block, but one is specified anyway";
+            let msg =
+                "the require command does not accept a command block, but one is specified anyway";
             self.error(node.pos, msg);
             return;
         }
@@ -229,15 +236,17 @@ impl<'a> Builder<'a> {
     fn node_command(&mut self, node: &Node, lname: &str) -> Option<Op> {
         let def = self.lookup(node, lname, false)?;
         let errors_before = self.unit.diags.errors.len();
+        if node.block.is_none() && def.block {
+            let msg =
+                format!("the {} command requires a command block, but it is missing", def.name);
+            self.error(node.pos, msg);
+        }
         let mut v = self.match_args(&def, node.pos, &node.args);
         self.check_subtests(&def, node, v.as_mut());
         let skip_block = lname != "else"
-            && v.as_ref().is_some_and(|v| matches!(v.tests.as_slice(), [Test::False]));
+            && v.as_ref()
+                .is_some_and(|v| matches!(v.tests.as_slice(), [Test::False | Test::Ihave(false)]));
         match (&node.block, def.block) {
-            (None, true) => self.error(
-                node.pos,
-                format!("the {} command requires a command block, but it is missing", def.name),
-            ),
             (Some(_), false) if self.unit.diags.errors.len() == errors_before => self.error(
                 node.pos,
                 format!(
@@ -332,8 +341,9 @@ impl<'a> Builder<'a> {
                     def.kind_word()
                 ),
             );
-        } else if !def.test && !node.test_list && self.registry.test(&sname).is_none() {
-            self.error(node.pos, format!("missing semicolon ';' after {} command", def.name));
+        } else if !node.test_list && self.registry.test(&sname).is_none() {
+            let msg = format!("missing semicolon ';' after {} {}", def.name, def.kind_word());
+            self.error(node.pos, msg);
         } else {
             self.error(
                 node.pos,

@@ -355,7 +355,7 @@ impl Builder<'_> {
                     return None;
                 }
                 seen.0 = true;
-                return self.match_type_tag(def, lname, kind, tpos, param, v);
+                return self.match_type_tag(lname, kind, tpos, param, v);
             }
             if lname == "comparator" {
                 if seen.1 {
@@ -423,7 +423,6 @@ impl Builder<'_> {
 
     fn match_type_tag(
         &mut self,
-        def: &CommandDef,
         lname: &str,
         kind: MatchKind,
         tpos: Pos,
@@ -432,16 +431,11 @@ impl Builder<'_> {
     ) -> Option<bool> {
         let rel_of = |b: &mut Self, param: Option<&Arg>| -> Option<Relation> {
             let Some(Arg::Str(s)) = param else {
-                let found = param.map_or("no parameters were".to_owned(), |a| {
-                    format!("a {} was", a.kind_name())
-                });
-                b.error(
-                    tpos,
-                    format!(
-                        "the :{lname} tag for {} requires a string as parameter, but {found} found",
-                        def.what()
-                    ),
+                let msg = format!(
+                    "the :{lname} match-type requires a constant string argument being one of \
+                     \"gt\", \"ge\", \"lt\", \"le\", \"eq\" or \"ne\", but none was found"
                 );
+                b.error(tpos, msg);
                 return None;
             };
             let r = relation(&s.value);
@@ -449,7 +443,8 @@ impl Builder<'_> {
                 b.error(
                     s.pos,
                     format!(
-                        "invalid relational match type '{}' specified for :{lname} match",
+                        "the :{lname} match-type requires a constant string argument being one of \
+                         \"gt\", \"ge\", \"lt\", \"le\", \"eq\" or \"ne\", but \"{}\" was found",
                         s.value
                     ),
                 );
@@ -520,6 +515,12 @@ impl Builder<'_> {
         let min = def.positional.len() - usize::from(def.optional != OptionalArg::None);
         let shift =
             usize::from(def.optional == OptionalArg::Leading && args.len() < def.positional.len());
+        if args.is_empty() && min < def.positional.len() && !def.positional.is_empty() {
+            let msg =
+                format!("{what} expects at least one positional argument, but none was found");
+            self.error(v.pos, msg);
+            return None;
+        }
         if args.len() < min || args.len() > def.positional.len() {
             let at = args.first().map_or(v.pos, Arg::pos);
             self.error(
@@ -559,7 +560,11 @@ impl Builder<'_> {
         let mt = match v.spec.match_type {
             MatchType::Contains => "contains",
             MatchType::Matches => "matches",
-            MatchType::Regex => "regex",
+            MatchType::Regex => {
+                let msg = "regex match type only supports i;octet and i;ascii-casemap comparators";
+                self.error(v.pos, msg);
+                return None;
+            }
             _ => return Some(()),
         };
         self.error(

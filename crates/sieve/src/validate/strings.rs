@@ -9,6 +9,10 @@ use super::Builder;
 
 /// Most local variables one script may use (Pigeonhole's scope size).
 pub const MAX_VARIABLES: usize = 255;
+/// Longest variable name element.
+pub const MAX_VARIABLE_NAME_LEN: usize = 64;
+/// Highest match variable index (`${32}`).
+pub const MAX_MATCH_INDEX: usize = 32;
 
 impl Builder<'_> {
     /// Compiles one string argument.
@@ -18,7 +22,7 @@ impl Builder<'_> {
         } else {
             lit.value.clone()
         };
-        if self.has_ext("variables") { self.template(&text) } else { PStr::Lit(text) }
+        if self.has_ext("variables") { self.template(&text, lit.pos) } else { PStr::Lit(text) }
     }
 
     /// Compiles a string or string-list argument (anything else gives an empty list).
@@ -55,30 +59,107 @@ impl Builder<'_> {
         Keys { list, regexes }
     }
 
-    /// Resolves a variable name (as in `set`) to a reference; `None` if invalid.
+    /// Resolves an assignable variable name (as in `set`); reports errors itself.
     pub fn variable(&mut self, name: &str, pos: Pos) -> Option<VarRef> {
-        let lname = name.to_ascii_lowercase();
-        if let Some(rest) = lname.strip_prefix("global.")
-            && is_identifier(rest)
-            && self.has_ext("include")
-        {
-            return Some(self.global(rest));
-        }
-        if !is_identifier(&lname) {
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            self.error(pos, "cannot assign to match variable");
             return None;
         }
-        if self.declared_globals.contains(&lname) {
-            return Some(self.global(&lname));
+        match self.resolve_name(name, pos)? {
+            Part::Var(v @ (VarRef::Local(_) | VarRef::Global(_))) => Some(v),
+            _ => {
+                self.error(pos, format!("cannot assign to variable '{name}'"));
+                None
+            }
         }
-        if let Some(&slot) = self.locals.get(&lname) {
+    }
+
+    /// Resolves `name` (without `${}`) to a match value or variable; `None` after an error
+    /// or when the name is not well-formed (`report_invalid` decides whether that is an error).
+    fn resolve_name(&mut self, name: &str, pos: Pos) -> Option<Part> {
+        let elems: Vec<&str> = name.split('.').collect();
+        let valid =
+            |e: &&str| is_identifier(e) || (!e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()));
+        if !elems.iter().all(valid) || elems.iter().any(|e| e.len() > MAX_VARIABLE_NAME_LEN) {
+            let shown: String = name.chars().take(77).collect();
+            let more = if name.chars().count() > 80 { "..." } else { "" };
+            self.error(pos, format!("invalid variable name '{shown}{more}'"));
+            return None;
+        }
+        if elems.len() == 1 {
+            let e = elems[0];
+            if e.bytes().all(|b| b.is_ascii_digit()) {
+                return self.match_index(e, pos);
+            }
+            return self.local(&e.to_ascii_lowercase(), pos).map(Part::Var);
+        }
+        let ns = elems[0].to_ascii_lowercase();
+        let rest = &elems[1..];
+        match ns.as_str() {
+            "global" if self.has_ext("include") => {
+                if rest.len() > 1 {
+                    self.error(
+                        pos,
+                        "invalid variable name within global namespace: encountered sub-namespace",
+                    );
+                    return None;
+                }
+                if rest[0].bytes().all(|b| b.is_ascii_digit()) {
+                    self.error(pos, "invalid variable name within global namespace: encountered numeric variable name");
+                    return None;
+                }
+                Some(Part::Var(self.global(&rest[0].to_ascii_lowercase())))
+            }
+            "env" if self.has_ext("vnd.dovecot.environment") => {
+                Some(Part::Var(VarRef::Env(rest.join(".").to_ascii_lowercase())))
+            }
+            _ if self.registry.namespace(&ns, &self.required) => {
+                Some(Part::Var(VarRef::Host(name.to_ascii_lowercase())))
+            }
+            _ => {
+                self.error(
+                    pos,
+                    format!("referring to variable in unknown namespace '{}'", elems[0]),
+                );
+                None
+            }
+        }
+    }
+
+    fn match_index(&mut self, digits: &str, pos: Pos) -> Option<Part> {
+        let trimmed = digits.trim_start_matches('0');
+        let n: usize = if trimmed.is_empty() { 0 } else { trimmed.parse().unwrap_or(usize::MAX) };
+        if n > MAX_MATCH_INDEX {
+            let shown = if trimmed.len() > 10 { "(too large)" } else { trimmed };
+            self.error(
+                pos,
+                format!("match value index {shown} out of range (max: {MAX_MATCH_INDEX})"),
+            );
+            return None;
+        }
+        Some(Part::Match(n))
+    }
+
+    /// Slot of local variable `lname` (or the global it was declared as), created on first use.
+    fn local(&mut self, lname: &str, pos: Pos) -> Option<VarRef> {
+        if self.declared_globals.contains(lname) {
+            return Some(self.global(lname));
+        }
+        if let Some(&slot) = self.locals.get(lname) {
             return Some(VarRef::Local(slot));
         }
         if self.locals.len() >= MAX_VARIABLES {
-            self.error(pos, format!("(implicit) declaration of new variable '{name}' exceeds the limit (max variables: {MAX_VARIABLES})"));
+            if !self.scope_full_reported {
+                self.scope_full_reported = true;
+                self.error(
+                    pos,
+                    format!("(implicit) declaration of new variable '{lname}' exceeds the limit (max variables: {MAX_VARIABLES})"),
+                );
+            }
             return None;
         }
         let slot = self.locals.len();
-        self.locals.insert(lname, slot);
+        self.locals.insert(lname.to_owned(), slot);
         Some(VarRef::Local(slot))
     }
 
@@ -92,31 +173,19 @@ impl Builder<'_> {
         VarRef::Global(idx)
     }
 
-    fn reference(&mut self, inner: &str) -> Option<Part> {
-        if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) {
-            return inner.parse().ok().map(Part::Match);
-        }
-        let lname = inner.to_ascii_lowercase();
-        if let Some((ns, rest)) = lname.split_once('.') {
-            if !is_identifier(ns) || !rest.split('.').all(is_identifier) {
-                return None;
-            }
-            return match ns {
-                "global" => self.variable(&lname, Pos::default()).map(Part::Var),
-                "env" if self.has_ext("vnd.dovecot.environment") => {
-                    Some(Part::Var(VarRef::Env(rest.to_owned())))
-                }
-                _ => Some(Part::Var(VarRef::Host(lname))),
-            };
-        }
-        if !is_identifier(&lname) {
+    /// A `${...}` reference: `None` leaves the text literal (malformed names are not errors).
+    fn reference(&mut self, inner: &str, pos: Pos) -> Option<Part> {
+        let well_formed = inner
+            .split('.')
+            .all(|e| is_identifier(e) || (!e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())));
+        if !well_formed || inner.is_empty() {
             return None;
         }
-        self.variable(&lname, Pos::default()).map(Part::Var)
+        self.resolve_name(inner, pos)
     }
 
     /// Splits `text` into literal text and variable references.
-    fn template(&mut self, text: &str) -> PStr {
+    fn template(&mut self, text: &str, pos: Pos) -> PStr {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut rest = text;
@@ -134,7 +203,7 @@ impl Builder<'_> {
                 rest = &after[nested..];
                 continue;
             }
-            match self.reference(&after[..end]) {
+            match self.reference(&after[..end], pos) {
                 Some(part) => {
                     if !lit.is_empty() {
                         parts.push(Part::Lit(std::mem::take(&mut lit)));
