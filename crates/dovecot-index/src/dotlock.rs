@@ -1,7 +1,10 @@
-//! Dovecot's dotlock protocol (maildir.md §6): `<file>.lock` created with `O_EXCL`, holding
-//! `<pid>:<hostname>`, stale detection, bounded waiting, release only if the lock is still
-//! ours, and "replace mode" (the new content is written into the lock file, which is then
-//! renamed over the protected file).
+//! Dovecot's dotlock protocol (maildir.md §6): `<file>.lock` holding `<pid>:<hostname>`,
+//! created atomically with its content (temp file + `link()`, Dovecot's
+//! `dotlock_use_excl=no` method, so a killed process never leaves an anonymous empty lock),
+//! stale detection (dead pid on our host at once; otherwise nothing changed for
+//! `stale_timeout`), bounded waiting, release only if the lock is still ours, and "replace
+//! mode" (the new content is written into the lock file, which is then renamed over the
+//! protected file).
 //!
 //! Because several threads of one process share a pid (Dovecot is single-threaded, we are
 //! not), the lock is first taken in a process-wide registry, so that the "lock has our own
@@ -238,12 +241,16 @@ fn try_create(
     }
 }
 
-/// `<dir>/.temp.<host>.<pid>.<n>` next to the lock (same directory, so `link()` works).
+/// The temporary file for [`try_create`], in the lock's directory (so `link()` works): in
+/// its `tmp/` subdirectory when it is a Maildir (`tmp/temp.<host>.<pid>.<n>`, where
+/// Dovecot's own cleanup removes leftovers), else `.temp.<host>.<pid>.<n>`, Dovecot's
+/// prefixes.
 fn temp_path(lock: &Path, hostname: &str) -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!(".temp.{}.{}.{n}", hostname.replace('/', "_"), std::process::id());
-    lock.with_file_name(name)
+    let id = format!("temp.{}.{}.{n}", hostname.replace('/', "_"), std::process::id());
+    let maildir_tmp = lock.with_file_name("tmp");
+    if maildir_tmp.is_dir() { maildir_tmp.join(id) } else { lock.with_file_name(format!(".{id}")) }
 }
 
 /// Judges an existing lock; deletes it and returns true when it is stale.

@@ -167,3 +167,70 @@ fn home_mode_uses_user_and_home() {
     assert_code(&out, 0);
     assert_eq!(t.inbox().len(), 1);
 }
+
+#[test]
+fn system_users_through_the_passwd_userdb() {
+    if !running_as_root() {
+        eprintln!("skipped: -d nobody needs root");
+        return;
+    }
+    let t = TestHome::new();
+    let mail = t.root.join("vmail");
+    make_user_dir(&mail, (65534, 65534));
+    t.rewrite_config(&format!(
+        "mail_location = maildir:{}/%u\nlog_path = {}\nuserdb {{\n  driver = passwd\n}}\n",
+        mail.display(),
+        t.log.display()
+    ));
+    assert_code(&t.deliver_named("nobody", &[]), 0);
+    assert_eq!(t.messages_in(&mail.join("nobody")).len(), 1);
+    assert_code(&t.deliver_named("no-such-system-user", &[]), 67);
+}
+
+#[test]
+fn debian_stock_config_just_works() {
+    let stock = std::path::Path::new("/etc/dovecot/dovecot.conf");
+    if !stock.exists() || !running_as_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI must have Debian's dovecot.conf installed");
+        eprintln!("skipped: needs root and /etc/dovecot/dovecot.conf");
+        return;
+    }
+    let t = TestHome::new();
+    let mail = t.root.join("vmail");
+    make_user_dir(&mail, (65534, 65534));
+    let out = t.run_raw(
+        &[
+            "-c",
+            "/etc/dovecot/dovecot.conf",
+            "-d",
+            "nobody",
+            "-o",
+            &format!("mail_location=maildir:{}/%n", mail.display()),
+            "-o",
+            &format!("log_path={}", t.log.display()),
+        ],
+        &sample_message("stock"),
+    );
+    assert_code(&out, 0);
+    assert_eq!(t.messages_in(&mail.join("nobody")).len(), 1);
+}
+
+#[test]
+fn info_log_path_gets_the_info_lines() {
+    let t = TestHome::new();
+    let info = t.root.join("info.log");
+    let out =
+        t.deliver(&["-o", &format!("info_log_path={}", info.display())], &sample_message("il"));
+    assert_code(&out, 0);
+    let text = std::fs::read_to_string(&info).unwrap();
+    assert!(text.contains("Info: msgid=<il@example.com>: saved mail to INBOX"), "{text}");
+    assert!(!t.log_text().contains("saved mail"));
+}
+
+#[test]
+fn empty_deliver_log_format_disables_the_line() {
+    let t = TestHome::with_config("deliver_log_format =\n");
+    assert_code(&t.deliver(&[], &sample_message("quiet")), 0);
+    assert!(!t.log_text().contains("saved mail"), "{}", t.log_text());
+    assert_eq!(t.inbox().len(), 1);
+}

@@ -88,6 +88,13 @@ impl TestHome {
         self.run_raw(&full, message)
     }
 
+    /// `letterbox deliver -c CONF -d USER` with a sample message.
+    pub fn deliver_named(&self, user: &str, args: &[&str]) -> Output {
+        let mut full = vec!["-c", self.conf.to_str().unwrap(), "-d", user];
+        full.extend_from_slice(args);
+        self.run_raw(&full, &sample_message(user))
+    }
+
     /// `letterbox deliver ARGS` exactly as given.
     pub fn run_raw(&self, args: &[&str], message: &[u8]) -> Output {
         let mut cmd = Command::new(letterbox_bin());

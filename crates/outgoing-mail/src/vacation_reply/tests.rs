@@ -142,7 +142,7 @@ fn from_and_envelope_sender() {
 
 #[test]
 fn reply_layout_with_mime_and_without_references() {
-    let now = chrono::DateTime::parse_from_rfc2822("Wed, 25 Nov 2026 18:30:57 +0000");
+    let now = DateTime::parse_from_rfc2822("Wed, 25 Nov 2026 18:30:57 +0000");
     let Ok(now) = now else { panic!("date") };
     let r = VacationReply {
         original: b"From: a@x\nSubject: s\n\nbody\n",
