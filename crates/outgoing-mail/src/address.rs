@@ -158,7 +158,7 @@ pub fn parse_address_list(input: &str) -> Result<Vec<Mailbox>, AddressError> {
 
 fn strip_group_prefix(item: &[Token]) -> &[Token] {
     match item.iter().position(|t| *t == Token::Special(':')) {
-        Some(p) if !item[..p].iter().any(|t| *t == Token::Special('<')) => &item[p + 1..],
+        Some(p) if !item[..p].contains(&Token::Special('<')) => &item[p + 1..],
         _ => item,
     }
 }
@@ -186,7 +186,8 @@ fn parse_mailbox(item: &[Token]) -> Result<Mailbox, AddressError> {
         Token::Comment(c) => Some(c.clone()),
         _ => None,
     });
-    let spec: Vec<Token> = item.iter().filter(|t| !matches!(t, Token::Comment(_))).cloned().collect();
+    let spec: Vec<Token> =
+        item.iter().filter(|t| !matches!(t, Token::Comment(_))).cloned().collect();
     let (local, domain) = parse_addr_spec(&spec)?;
     Ok(Mailbox { name: comment, local, domain })
 }

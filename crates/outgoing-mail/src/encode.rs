@@ -55,8 +55,10 @@ fn push_replacing_controls(out: &mut String, s: &str) {
 /// `max_codepoints` long. `max_codepoints == 0` means no limit.
 pub fn sanitize_utf8_codepoints(input: &[u8], max_codepoints: usize) -> String {
     let lossy = String::from_utf8_lossy(input);
-    let clean: String =
-        lossy.chars().map(|c| if c.is_control() && c != '\u{7f}' { '\u{fffd}' } else { c }).collect();
+    let clean: String = lossy
+        .chars()
+        .map(|c| if c.is_control() && c != '\u{7f}' { '\u{fffd}' } else { c })
+        .collect();
     if max_codepoints == 0 || clean.chars().count() <= max_codepoints {
         return clean;
     }
@@ -87,7 +89,7 @@ fn needs_encoding(input: &[u8], i: usize) -> bool {
         b'\n' => lf_needs_encoding(input, i),
         b'\t' => false,
         b'=' => (i == 0 || is_lwsp(input[i - 1])) && input.get(i + 1) == Some(&b'?'),
-        _ => b >= 0x80 || b < 0x20,
+        _ => !(0x20..0x80).contains(&b),
     }
 }
 

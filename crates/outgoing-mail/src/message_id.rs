@@ -18,9 +18,8 @@ pub struct MessageIdTime {
 impl MessageIdTime {
     /// The current system time.
     pub fn now() -> Self {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let d =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         MessageIdTime { secs: d.as_secs(), usecs: d.subsec_micros() }
     }
 }

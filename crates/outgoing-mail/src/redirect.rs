@@ -93,7 +93,8 @@ impl RedirectEnvelopeFrom {
             "user_email" => RedirectEnvelopeFrom::UserEmail,
             "postmaster" => RedirectEnvelopeFrom::Postmaster,
             _ => {
-                let inner = v.strip_prefix('<').and_then(|s| s.strip_suffix('>')).ok_or_else(invalid)?;
+                let inner =
+                    v.strip_prefix('<').and_then(|s| s.strip_suffix('>')).ok_or_else(invalid)?;
                 let inner = inner.trim();
                 if inner.is_empty() {
                     RedirectEnvelopeFrom::Explicit(None)
@@ -179,12 +180,17 @@ mod tests {
     #[test]
     fn loop_detection_is_exact() {
         let own = ["specuser@example.org"];
-        let mk = |v: &str| format!("X-Sieve-Redirected-From: o@x\nX-Sieve-Redirected-From: {v}\n\n");
+        let mk =
+            |v: &str| format!("X-Sieve-Redirected-From: o@x\nX-Sieve-Redirected-From: {v}\n\n");
         assert!(is_redirect_loop(mk("specuser@example.org").as_bytes(), &own));
         assert!(is_redirect_loop(mk("specuser@example.org  ").as_bytes(), &own));
-        for v in ["SpecUser@Example.org", "specuser@EXAMPLE.org", "<specuser@example.org>",
-            "Spec <specuser@example.org>", "specuser@example.org (c)"]
-        {
+        for v in [
+            "SpecUser@Example.org",
+            "specuser@EXAMPLE.org",
+            "<specuser@example.org>",
+            "Spec <specuser@example.org>",
+            "specuser@example.org (c)",
+        ] {
             assert!(!is_redirect_loop(mk(v).as_bytes(), &own), "{v}");
         }
     }

@@ -44,8 +44,7 @@ pub struct RejectionMail<'a> {
 /// Default of the `rejection_subject` setting.
 pub const DEFAULT_REJECTION_SUBJECT: &str = "Rejected: %s";
 /// Default of the `rejection_reason` setting.
-pub const DEFAULT_REJECTION_REASON: &str =
-    "Your message to <%t> was automatically rejected:%n%r";
+pub const DEFAULT_REJECTION_REASON: &str = "Your message to <%t> was automatically rejected:%n%r";
 
 /// A composed rejection mail plus the errors Dovecot would log while composing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +75,11 @@ impl ReportType {
 
 /// Builds the whole rejection mail around `report_fields` (the report part's lines, without
 /// line endings).
-pub(crate) fn build(mail: &RejectionMail<'_>, kind: ReportType, report_fields: &[String]) -> BuiltRejection {
+pub(crate) fn build(
+    mail: &RejectionMail<'_>,
+    kind: ReportType,
+    report_fields: &[String],
+) -> BuiltRejection {
     let headers = HeaderBlock::parse(mail.original);
     let subject = headers.first_value("Subject").map(|s| str_sanitize(&s, 80)).unwrap_or_default();
     let vars = TemplateVars { subject: &subject, to: mail.final_recipient, reason: mail.reason };
@@ -84,9 +87,8 @@ pub(crate) fn build(mail: &RejectionMail<'_>, kind: ReportType, report_fields: &
     let mut expand = |setting: &str, template: &str| {
         let e = expand_template(template, &vars);
         if let Some(name) = e.unknown_variable {
-            errors.push(format!(
-                "Failed to expand {setting}={template}: Unknown variable '%{name}'"
-            ));
+            errors
+                .push(format!("Failed to expand {setting}={template}: Unknown variable '%{name}'"));
         }
         e.text
     };
@@ -142,7 +144,5 @@ fn quoted_header(headers: &HeaderBlock<'_>) -> Vec<u8> {
 /// The original's first header value named `name`, as Dovecot writes it into a report field:
 /// raw, folds kept (with LF only).
 pub(crate) fn raw_header_text(original: &[u8], name: &str) -> Option<String> {
-    HeaderBlock::parse(original)
-        .first_value(name)
-        .map(|v| String::from_utf8_lossy(&v).into_owned())
+    HeaderBlock::parse(original).first_value(name).map(|v| String::from_utf8_lossy(&v).into_owned())
 }

@@ -48,7 +48,9 @@ pub enum SendError {
         stderr: String,
     },
     /// The program exited with a non-zero status.
-    #[error("sendmail program {program} terminated with non-zero exit code {code}; stderr: {stderr}")]
+    #[error(
+        "sendmail program {program} terminated with non-zero exit code {code}; stderr: {stderr}"
+    )]
     NonZeroExit {
         /// The program path.
         program: String,
@@ -58,7 +60,9 @@ pub enum SendError {
         stderr: String,
     },
     /// The program was killed by a signal it did not get from us.
-    #[error("sendmail program {program} terminated abnormally with signal {signal}; stderr: {stderr}")]
+    #[error(
+        "sendmail program {program} terminated abnormally with signal {signal}; stderr: {stderr}"
+    )]
     Signaled {
         /// The program path.
         program: String,
@@ -177,13 +181,12 @@ impl Sendmail {
                 let _ = in_tx.send(write_stdin(stdin, &message));
             });
         }
-        let status = wait_with_deadline(&mut child, deadline);
-        let write_result = in_rx.recv_timeout(KILL_GRACE).unwrap_or(Ok(()));
-        let stderr = err_rx.recv_timeout(KILL_GRACE).unwrap_or_default();
         let program = program.clone();
-        let Some(status) = status else {
+        let Some(status) = wait_with_deadline(&mut child, deadline) else {
             return Err(SendError::Timeout { program, timeout: self.timeout });
         };
+        let write_result = in_rx.recv_timeout(KILL_GRACE).unwrap_or(Ok(()));
+        let stderr = err_rx.recv_timeout(KILL_GRACE).unwrap_or_default();
         if let Err(source) = write_result {
             return Err(SendError::Io { program, source, stderr });
         }
@@ -261,7 +264,8 @@ mod tests {
         let e = Sendmail::new("/nonexistent/sendmail").send(None, &["a@b".into()], b"x");
         let e = e.err();
         assert!(matches!(e, Some(SendError::Spawn { .. })), "{e:?}");
-        assert!(e.is_some_and(|e| e.is_temporary()
-            && e.dovecot_reason() == "Sendmail program returned error"));
+        assert!(e.is_some_and(
+            |e| e.is_temporary() && e.dovecot_reason() == "Sendmail program returned error"
+        ));
     }
 }

@@ -13,8 +13,15 @@ use crate::header::HeaderBlock;
 use crate::rejection::is_auto_submitted;
 
 /// Headers whose presence marks a mailing list message (RFC 2369 / 2919).
-const LIST_HEADERS: [&str; 7] =
-    ["List-Id", "List-Owner", "List-Subscribe", "List-Post", "List-Unsubscribe", "List-Help", "List-Archive"];
+const LIST_HEADERS: [&str; 7] = [
+    "List-Id",
+    "List-Owner",
+    "List-Subscribe",
+    "List-Post",
+    "List-Unsubscribe",
+    "List-Help",
+    "List-Archive",
+];
 /// Headers searched for the user's own address, in Pigeonhole's order.
 const MY_ADDRESS_HEADERS: [&str; 6] = ["To", "Cc", "Bcc", "Resent-To", "Resent-Cc", "Resent-Bcc"];
 
@@ -182,7 +189,8 @@ pub fn check_vacation(
     ctx: &VacationContext<'_>,
     is_duplicate: impl FnOnce() -> bool,
 ) -> Result<ReplyAllowed, NoReply> {
-    let recipient = ctx.final_recipient.filter(|r| !r.is_empty()).ok_or(NoReply::EnvelopeRecipientNull)?;
+    let recipient =
+        ctx.final_recipient.filter(|r| !r.is_empty()).ok_or(NoReply::EnvelopeRecipientNull)?;
     let sender = ctx.sender.filter(|s| !s.is_empty()).ok_or(NoReply::NullSender)?;
     let s = || sender.to_owned();
     if sender.eq_ignore_ascii_case(recipient) {
@@ -209,7 +217,10 @@ pub fn check_vacation(
     }
     for value in headers.all("X-Auto-Response-Suppress").map(|f| text(&f.unfolded())) {
         let flag = value.split(',').map(|f| f.trim_matches([' ', '\t']));
-        if let Some(f) = flag.into_iter().find(|f| f.eq_ignore_ascii_case("oof") || f.eq_ignore_ascii_case("all")) {
+        if let Some(f) = flag
+            .into_iter()
+            .find(|f| f.eq_ignore_ascii_case("oof") || f.eq_ignore_ascii_case("all"))
+        {
             return Err(NoReply::AutoResponseSuppress(s(), f.to_owned()));
         }
     }
@@ -219,9 +230,11 @@ pub fn check_vacation(
     let matched = if ctx.settings.dont_check_recipient {
         None
     } else {
-        Some(find_my_address(ctx, &headers, recipient).ok_or_else(|| NoReply::NoKnownRecipient {
-            recipient: recipient.to_owned(),
-            addresses_given: !ctx.addresses.is_empty(),
+        Some(find_my_address(ctx, &headers, recipient).ok_or_else(|| {
+            NoReply::NoKnownRecipient {
+                recipient: recipient.to_owned(),
+                addresses_given: !ctx.addresses.is_empty(),
+            }
         })?)
     };
     Ok(ReplyAllowed { to: s(), matched })
@@ -245,10 +258,8 @@ fn find_my_address(
     recipient: &str,
 ) -> Option<MatchedAddress> {
     let mut candidates = vec![MatchedAddress::FinalRecipient(recipient.to_owned())];
-    if ctx.settings.use_original_recipient {
-        if let Some(o) = ctx.original_recipient {
-            candidates.push(MatchedAddress::OriginalRecipient(o.to_owned()));
-        }
+    if let Some(o) = ctx.original_recipient.filter(|_| ctx.settings.use_original_recipient) {
+        candidates.push(MatchedAddress::OriginalRecipient(o.to_owned()));
     }
     candidates.extend(ctx.addresses.iter().map(|a| MatchedAddress::Addresses(a.clone())));
     if let Some(u) = ctx.user_email {
@@ -261,7 +272,9 @@ fn find_my_address(
             .flatten()
             .map(|m| m.address())
             .collect();
-        if let Some(c) = candidates.iter().find(|c| addrs.iter().any(|a| a.eq_ignore_ascii_case(c.address()))) {
+        if let Some(c) =
+            candidates.iter().find(|c| addrs.iter().any(|a| a.eq_ignore_ascii_case(c.address())))
+        {
             return Some(c.clone());
         }
     }
@@ -301,7 +314,8 @@ pub fn reply_to_header(original: &[u8], sender: &str, ignore_envelope: bool) -> 
         for field in headers.all(name) {
             let Ok(list) = parse_address_list(&text(&field.unfolded())) else { continue };
             let found = list.iter().find(|m: &&Mailbox| {
-                !m.domain.is_empty() && (ignore_envelope || m.address().eq_ignore_ascii_case(sender))
+                !m.domain.is_empty()
+                    && (ignore_envelope || m.address().eq_ignore_ascii_case(sender))
             });
             if let Some(m) = found {
                 return m.to_header_value();
@@ -313,15 +327,22 @@ pub fn reply_to_header(original: &[u8], sender: &str, ignore_envelope: bool) -> 
 
 /// The reply's subject before encoding: `:subject` if non-empty, else the template applied to
 /// the original's decoded subject, else the default subject; sanitised and cut.
-pub fn reply_subject(subject_tag: Option<&str>, original: &[u8], settings: &VacationSettings) -> String {
+pub fn reply_subject(
+    subject_tag: Option<&str>,
+    original: &[u8],
+    settings: &VacationSettings,
+) -> String {
     let chosen = match subject_tag.filter(|s| !s.is_empty()) {
         Some(s) => s.to_owned(),
         None => match decoded_subject(original) {
             Some(orig) => {
-                let template = settings.default_subject_template.as_deref().unwrap_or("Auto: %{subject}");
+                let template =
+                    settings.default_subject_template.as_deref().unwrap_or("Auto: %{subject}");
                 template.replace("%{subject}", &orig).replace("%$", &orig)
             }
-            None => settings.default_subject.clone().unwrap_or_else(|| "Automated reply".to_owned()),
+            None => {
+                settings.default_subject.clone().unwrap_or_else(|| "Automated reply".to_owned())
+            }
         },
     };
     sanitize_utf8_codepoints(chosen.as_bytes(), settings.max_subject_codepoints)

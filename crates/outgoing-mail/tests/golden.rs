@@ -31,14 +31,16 @@ struct Case {
 
 impl Case {
     fn load(dir: &Path) -> Case {
-        let read = |f: &str| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{dir:?}/{f}: {e}"));
+        let read =
+            |f: &str| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{dir:?}/{f}: {e}"));
         let params = String::from_utf8_lossy(&read("params"))
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_owned(), v.replace("\\n", "\n")))
             .collect();
-        let argv = String::from_utf8_lossy(&read("expected.argv")).lines().map(str::to_owned).collect();
+        let argv =
+            String::from_utf8_lossy(&read("expected.argv")).lines().map(str::to_owned).collect();
         Case {
             name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             params,
@@ -65,7 +67,8 @@ impl Case {
 
     fn expected_date(&self) -> DateTime<chrono::FixedOffset> {
         let date = self.expected_value("Date: ").unwrap_or_default();
-        DateTime::parse_from_rfc2822(&date).unwrap_or_else(|e| panic!("{}: date {date}: {e}", self.name))
+        DateTime::parse_from_rfc2822(&date)
+            .unwrap_or_else(|e| panic!("{}: date {date}: {e}", self.name))
     }
 
     fn check(&self, actual: &[u8], envelope_from: Option<&str>, rcpt: &str) {
@@ -144,7 +147,8 @@ fn run_vacation(c: &Case) {
 }
 
 fn run_redirect(c: &Case) {
-    let message_id = c.expected_value("Message-ID: <dovecot-sieve-").map(|v| format!("<dovecot-sieve-{v}"));
+    let message_id =
+        c.expected_value("Message-ID: <dovecot-sieve-").map(|v| format!("<dovecot-sieve-{v}"));
     let message_id = message_id.unwrap_or_else(|| "<not-used@invalid>".to_owned());
     let out = redirected_message(&c.input, PIGEONHOLE_X_SIEVE, c.p("final_recipient"), &message_id);
     let env = RedirectEnvelope { sender: c.opt("sender"), ..RedirectEnvelope::default() };

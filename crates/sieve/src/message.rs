@@ -51,28 +51,8 @@ pub struct MessageView {
 impl MessageView {
     /// Splits `raw` (LF or CRLF line ends) into header fields and body.
     pub fn parse(raw: &[u8]) -> MessageView {
-        let mut headers: Vec<HeaderField> = Vec::new();
-        let mut i = 0;
-        while i < raw.len() {
-            let end = raw[i..].iter().position(|&b| b == b'\n').map_or(raw.len(), |p| i + p + 1);
-            let line = &raw[i..end];
-            let content = trim_eol(line);
-            if content.is_empty() {
-                i = end;
-                break;
-            }
-            if matches!(content[0], b' ' | b'\t') {
-                if let Some(last) = headers.last_mut() {
-                    last.value.extend_from_slice(b"\n");
-                    last.value.extend_from_slice(content);
-                }
-            } else if let Some(colon) = content.iter().position(|&b| b == b':') {
-                let name = String::from_utf8_lossy(&content[..colon]).trim_end().to_owned();
-                headers.push(HeaderField { name, value: content[colon + 1..].to_vec() });
-            }
-            i = end;
-        }
-        MessageView { raw: raw.to_vec(), headers, body_start: i.min(raw.len()) }
+        let (headers, body_start) = split_header_block(raw);
+        MessageView { raw: raw.to_vec(), headers, body_start }
     }
 
     /// The whole message as given.
@@ -94,6 +74,31 @@ impl MessageView {
     pub fn header_values(&self, name: &str) -> Vec<String> {
         header_values(&self.headers, name)
     }
+}
+
+/// Splits a header block into fields; returns them and the offset where the body starts.
+pub fn split_header_block(raw: &[u8]) -> (Vec<HeaderField>, usize) {
+    let mut headers: Vec<HeaderField> = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        let end = raw[i..].iter().position(|&b| b == b'\n').map_or(raw.len(), |p| i + p + 1);
+        let content = trim_eol(&raw[i..end]);
+        if content.is_empty() {
+            i = end;
+            break;
+        }
+        if matches!(content[0], b' ' | b'\t') {
+            if let Some(last) = headers.last_mut() {
+                last.value.extend_from_slice(b"\n");
+                last.value.extend_from_slice(content);
+            }
+        } else if let Some(colon) = content.iter().position(|&b| b == b':') {
+            let name = String::from_utf8_lossy(&content[..colon]).trim_end().to_owned();
+            headers.push(HeaderField { name, value: content[colon + 1..].to_vec() });
+        }
+        i = end;
+    }
+    (headers, i.min(raw.len()))
 }
 
 /// Decoded values of every field named `name` in `headers`.

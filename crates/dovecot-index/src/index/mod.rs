@@ -133,6 +133,15 @@ impl ReadAt for [u8] {
     }
 }
 
+impl ReadAt for &[u8] {
+    fn size(&self) -> io::Result<u64> {
+        (**self).size()
+    }
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        (**self).read_at(offset, len)
+    }
+}
+
 impl ReadAt for Vec<u8> {
     fn size(&self) -> io::Result<u64> {
         self.as_slice().size()

@@ -3,7 +3,12 @@
 
 use super::*;
 
-fn ctx<'a>(msg: &'a [u8], sender: &'a str, settings: &'a VacationSettings, addresses: &'a [String]) -> VacationContext<'a> {
+fn ctx<'a>(
+    msg: &'a [u8],
+    sender: &'a str,
+    settings: &'a VacationSettings,
+    addresses: &'a [String],
+) -> VacationContext<'a> {
     VacationContext {
         original: msg,
         sender: Some(sender),
@@ -25,18 +30,35 @@ const TO_ME: &str = "From: alice@example.org\nTo: specuser@example.org\nSubject:
 #[test]
 fn suppression_rules_and_their_log_texts() {
     let cases = [
-        ("List-Id: <l.x>\n", "discarding vacation response to mailinglist recipient <alice@example.org>"),
-        ("Auto-Submitted: auto-generated\n", "discarding vacation response to auto-submitted message from <alice@example.org>"),
-        ("Precedence: Junk\n", "discarding vacation response to precedence=Junk message from <alice@example.org>"),
-        ("X-Auto-Response-Suppress: DR, OOF\n", "discarding vacation response to message from <alice@example.org> (`OOF' flag found in x-auto-response-suppress header)"),
-        ("X-Auto-Response-Suppress: all\n", "discarding vacation response to message from <alice@example.org> (`all' flag found in x-auto-response-suppress header)"),
+        (
+            "List-Id: <l.x>\n",
+            "discarding vacation response to mailinglist recipient <alice@example.org>",
+        ),
+        (
+            "Auto-Submitted: auto-generated\n",
+            "discarding vacation response to auto-submitted message from <alice@example.org>",
+        ),
+        (
+            "Precedence: Junk\n",
+            "discarding vacation response to precedence=Junk message from <alice@example.org>",
+        ),
+        (
+            "X-Auto-Response-Suppress: DR, OOF\n",
+            "discarding vacation response to message from <alice@example.org> (`OOF' flag found in x-auto-response-suppress header)",
+        ),
+        (
+            "X-Auto-Response-Suppress: all\n",
+            "discarding vacation response to message from <alice@example.org> (`all' flag found in x-auto-response-suppress header)",
+        ),
     ];
     for (extra, log) in cases {
         let msg = format!("{TO_ME}{extra}\nhello\n");
         let e = check(&msg, "alice@example.org").err();
         assert_eq!(e.map(|e| e.log_text()), Some(format!("vacation action: {log}")), "{extra}");
     }
-    for extra in ["Precedence: first-class\n", "Auto-Submitted: no\n", "X-Auto-Response-Suppress: DR\n"] {
+    for extra in
+        ["Precedence: first-class\n", "Auto-Submitted: no\n", "X-Auto-Response-Suppress: DR\n"]
+    {
         let msg = format!("{TO_ME}{extra}\nhello\n");
         assert!(check(&msg, "alice@example.org").is_ok(), "{extra}");
     }
@@ -44,8 +66,19 @@ fn suppression_rules_and_their_log_texts() {
 
 #[test]
 fn system_addresses() {
-    for s in ["MAILER-DAEMON@x", "mailer-daemon@x", "owner-list@x", "list-request@x", "LISTSERV@x", "majordomo@x"] {
-        assert_eq!(check(&format!("{TO_ME}\n"), s), Err(NoReply::SystemAddress(s.to_owned())), "{s}");
+    for s in [
+        "MAILER-DAEMON@x",
+        "mailer-daemon@x",
+        "owner-list@x",
+        "list-request@x",
+        "LISTSERV@x",
+        "majordomo@x",
+    ] {
+        assert_eq!(
+            check(&format!("{TO_ME}\n"), s),
+            Err(NoReply::SystemAddress(s.to_owned())),
+            "{s}"
+        );
     }
     for s in ["Owner-list@x", "list-Request@x", "listserv-x@x"] {
         assert!(check(&format!("{TO_ME}\n"), s).is_ok(), "{s}");
@@ -58,16 +91,24 @@ fn envelope_and_own_address_checks_come_first() {
     let msg = format!("{TO_ME}List-Id: x\n\n");
     let mut c = ctx(msg.as_bytes(), "SpecUser@example.org", &settings, &[]);
     let own = check_vacation(&c, || true).err().map(|e| e.log_text());
-    assert_eq!(own.as_deref(), Some("vacation action: discarded vacation reply to own address <SpecUser@example.org>"));
+    assert_eq!(
+        own.as_deref(),
+        Some("vacation action: discarded vacation reply to own address <SpecUser@example.org>")
+    );
     c.sender = None;
-    assert_eq!(check_vacation(&c, || true).err().map(|e| e.log_text()).as_deref(), Some("vacation action: discarded vacation reply to <>"));
+    assert_eq!(
+        check_vacation(&c, || true).err().map(|e| e.log_text()).as_deref(),
+        Some("vacation action: discarded vacation reply to <>")
+    );
     c.final_recipient = None;
     assert_eq!(check_vacation(&c, || true), Err(NoReply::EnvelopeRecipientNull));
     let addrs = vec!["alice@example.org".to_owned()];
     let c = ctx(msg.as_bytes(), "alice@example.org", &settings, &addrs);
     assert_eq!(
         check_vacation(&c, || true).err().map(|e| e.log_text()).as_deref(),
-        Some("vacation action: discarded vacation reply to own address <alice@example.org> (as specified using :addresses argument)")
+        Some(
+            "vacation action: discarded vacation reply to own address <alice@example.org> (as specified using :addresses argument)"
+        )
     );
     let c = ctx(msg.as_bytes(), "bob@example.org", &settings, &[]);
     assert_eq!(check_vacation(&c, || true), Err(NoReply::Duplicate("bob@example.org".into())));
@@ -76,12 +117,20 @@ fn envelope_and_own_address_checks_come_first() {
 #[test]
 fn recipient_must_be_in_headers() {
     let e = check("From: alice@example.org\nTo: x@y\n\n", "alice@example.org").err();
-    assert_eq!(e.map(|e| e.log_text()).as_deref(), Some("vacation action: discarding vacation response for implicitly delivered message; no known (envelope) recipient address found in message headers (recipient=<specuser@example.org>, and no additional `:addresses' are specified)"));
+    assert_eq!(
+        e.map(|e| e.log_text()).as_deref(),
+        Some(
+            "vacation action: discarding vacation response for implicitly delivered message; no known (envelope) recipient address found in message headers (recipient=<specuser@example.org>, and no additional `:addresses' are specified)"
+        )
+    );
     let settings = VacationSettings::default();
     let addrs = vec!["alias@example.org".to_owned()];
     let msg = b"From: a@x\nTo: x@y\nCc: Me <ALIAS@example.org>\n\n";
     let ok = check_vacation(&ctx(msg, "a@x", &settings, &addrs), || false);
-    assert_eq!(ok.map(|a| a.matched), Ok(Some(MatchedAddress::Addresses("alias@example.org".into()))));
+    assert_eq!(
+        ok.map(|a| a.matched),
+        Ok(Some(MatchedAddress::Addresses("alias@example.org".into())))
+    );
     let ok = check("From: a@x\nResent-To: specuser@example.org\n\n", "a@x");
     assert!(ok.is_ok());
     let ok = check("From: a@x\nBcc: Specuser <SPECUSER@example.org>\n\n", "a@x");
@@ -94,12 +143,18 @@ fn recipient_must_be_in_headers() {
 #[test]
 fn to_header_selection() {
     let msg = b"From: \"Alice, A.\" <alice@example.org>\nSender: other@example.org\n\n";
-    assert_eq!(reply_to_header(msg, "alice@example.org", false), "\"Alice, A.\" <alice@example.org>");
+    assert_eq!(
+        reply_to_header(msg, "alice@example.org", false),
+        "\"Alice, A.\" <alice@example.org>"
+    );
     assert_eq!(reply_to_header(msg, "other@example.org", false), "<other@example.org>");
     assert_eq!(reply_to_header(msg, "third@example.org", false), "<third@example.org>");
     assert_eq!(reply_to_header(msg, "third@example.org", true), "<other@example.org>");
     let enc = b"From: =?utf-8?q?J=C3=B6rg?= <ALICE@example.org>\n\n";
-    assert_eq!(reply_to_header(enc, "alice@example.org", false), "=?utf-8?q?J=C3=B6rg?= <ALICE@example.org>");
+    assert_eq!(
+        reply_to_header(enc, "alice@example.org", false),
+        "=?utf-8?q?J=C3=B6rg?= <ALICE@example.org>"
+    );
 }
 
 #[test]
@@ -110,7 +165,10 @@ fn subjects() {
     assert_eq!(reply_subject(Some(""), b"Subject: Re: x\n\n", &s), "Auto: Re: x");
     assert_eq!(reply_subject(Some("Away"), b"Subject: x\n\n", &s), "Away");
     let msg = "Subject: =?utf-8?q?caf=C3=A9?= and Gr\u{fc}\u{df}e \x01x\n\n";
-    assert_eq!(reply_subject(None, msg.as_bytes(), &s), "Auto: caf\u{e9} and Gr\u{fc}\u{df}e \u{fffd}x");
+    assert_eq!(
+        reply_subject(None, msg.as_bytes(), &s),
+        "Auto: caf\u{e9} and Gr\u{fc}\u{df}e \u{fffd}x"
+    );
     let long = format!("Subject: {}\n\n", "long subject ".repeat(30));
     let cut = reply_subject(None, long.as_bytes(), &s);
     assert_eq!(cut.chars().count(), 256);
@@ -126,15 +184,24 @@ fn subjects() {
 
 #[test]
 fn from_and_envelope_sender() {
-    let allowed = ReplyAllowed { to: "a@x".into(), matched: Some(MatchedAddress::FinalRecipient("me@h".into())) };
+    let allowed = ReplyAllowed {
+        to: "a@x".into(),
+        matched: Some(MatchedAddress::FinalRecipient("me@h".into())),
+    };
     assert_eq!(reply_from_header(None, &allowed, "pm@h"), "<me@h>");
-    assert_eq!(reply_from_header(Some("Bob Builder <bob@h>"), &allowed, "pm@h"), "Bob Builder <bob@h>");
+    assert_eq!(
+        reply_from_header(Some("Bob Builder <bob@h>"), &allowed, "pm@h"),
+        "Bob Builder <bob@h>"
+    );
     let none = ReplyAllowed { to: "a@x".into(), matched: None };
     assert_eq!(reply_from_header(None, &none, "user@h"), "<user@h>");
     let s = VacationSettings { send_from_recipient: true, ..VacationSettings::default() };
     let c = ctx(b"\n", "a@x", &s, &[]);
     assert_eq!(reply_envelope_sender(&c, &allowed).as_deref(), Some("me@h"));
-    let by_addresses = ReplyAllowed { to: "a@x".into(), matched: Some(MatchedAddress::Addresses("alias@h".into())) };
+    let by_addresses = ReplyAllowed {
+        to: "a@x".into(),
+        matched: Some(MatchedAddress::Addresses("alias@h".into())),
+    };
     assert_eq!(reply_envelope_sender(&c, &by_addresses).as_deref(), Some("specuser@example.org"));
     let d = VacationSettings::default();
     assert_eq!(reply_envelope_sender(&ctx(b"\n", "a@x", &d, &[]), &allowed), None);
