@@ -13,6 +13,7 @@ pub mod log_line;
 pub mod message;
 pub mod normalize;
 pub mod user_storage;
+pub mod userdb;
 
 pub use deliver::{DeliveryError, DeliveryLog, DeliveryOutcome, DeliveryRequest, deliver};
 pub use failure::{Classify, FailureClass};

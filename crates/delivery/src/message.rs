@@ -95,6 +95,16 @@ impl IncomingMessage {
         Self::read_rest(Reader::new(file, &path.display().to_string()), stage)
     }
 
+    /// A message already received and normalised in memory (LMTP's DATA after dot-unstuffing
+    /// and CRLF → LF): kept as it is.
+    pub fn from_normalized_bytes(bytes: Vec<u8>) -> Self {
+        let mut header = HeaderCapture::default();
+        header.push(&bytes);
+        let size = bytes.len() as u64;
+        let vsize = crate::normalize::virtual_size(&bytes);
+        Self { body: Body::Memory(bytes), size, vsize, header: header.bytes, from_line_sender: None }
+    }
+
     /// Scan a `-p` file; if it needs no change, describe it without copying.
     fn try_in_place(path: &Path) -> io::Result<Option<Self>> {
         let mut file = File::open(path)?;

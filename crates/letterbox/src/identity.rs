@@ -1,16 +1,15 @@
 //! Deciding who a delivery is for (lda-cli.md §3): `-d` through the userdbs, or the caller.
 //!
-//! With `-d`, the config's userdbs are run in-process when every one of them is a driver we
-//! implement (`passwd-file`, `passwd`); otherwise the lookup goes to Dovecot's auth-master
-//! socket (`auth_socket_path`), exactly as dovecot-lda does. Without `-d`, the caller is the
-//! user: `$USER`/`$HOME`, else the passwd entry of the effective uid; root is refused.
+//! With `-d`, the user database is the one `delivery::userdb` picks from the settings (in-process
+//! or Dovecot's auth-master socket). Without `-d`, the caller is the user: `$USER`/`$HOME`, else
+//! the passwd entry of the effective uid; root is refused.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use delivery::FailureClass;
+use delivery::userdb::userdb_for;
 use dovecot_config::Config;
-use user_lookup::{AuthMaster, AuthUsername, LookupError, UserDatabase, UserRecord, UserdbChain};
+use user_lookup::UserRecord;
 
 use crate::run_deliver::Fatal;
 
@@ -31,18 +30,13 @@ pub struct FoundUser {
     pub from_userdb: bool,
 }
 
-/// Userdb drivers that run inside letterbox without an auth server.
-const IN_PROCESS_DRIVERS: &[&str] = &["passwd-file", "passwd"];
-
 /// Look up `-d USER`: 67 when unknown, 75 when the lookup fails.
 pub fn lookup_user(config: &Config, name: &str) -> Result<FoundUser, Fatal> {
-    let db = userdb_for(config)?;
+    let db = userdb_for(config, "lda").map_err(|e| Fatal::temp(e.to_string()))?;
     let record = db
         .lookup(name)
         .map_err(|e| Fatal::new(FailureClass::Temporary, e.to_string()))?
-        .ok_or_else(|| {
-        Fatal::new(FailureClass::UnknownUser, format!("Unknown user: {name}"))
-    })?;
+        .ok_or_else(|| Fatal::new(FailureClass::UnknownUser, format!("Unknown user: {name}")))?;
     from_record(record)
 }
 
@@ -60,37 +54,6 @@ fn from_record(record: UserRecord) -> Result<FoundUser, Fatal> {
         gid: record.gid,
         fields: record.fields,
         from_userdb: true,
-    })
-}
-
-fn userdb_for(config: &Config) -> Result<Box<dyn UserDatabase>, Fatal> {
-    let dbs = config.userdbs();
-    if !dbs.is_empty() && dbs.iter().all(|db| IN_PROCESS_DRIVERS.contains(&db.driver.as_str())) {
-        let chain = dbs
-            .iter()
-            .map(|db| user_lookup::userdb_from_driver(&db.driver, &db.args, Some(path_expander())))
-            .collect::<Result<Vec<_>, LookupError>>()
-            .map_err(|e| Fatal::temp(e.to_string()))?;
-        // The auth server lowercases and checks names before any userdb sees them
-        // (auth_username_format = %Lu): do the same in-process.
-        return Ok(Box::new(AuthUsername::new(Box::new(UserdbChain(chain)))));
-    }
-    let socket = config.settings().auth_socket_path();
-    Ok(Box::new(AuthMaster::new(socket, "lda", Duration::from_secs(155))))
-}
-
-/// %-expansion of per-user passwd-file paths (`/etc/dovecot/passwd.%d`).
-fn path_expander() -> user_lookup::ExpandPath {
-    Box::new(|template: &str, user: &str| {
-        let (local, domain) = user.rsplit_once('@').unwrap_or((user, ""));
-        PathBuf::from(dovecot_config::var_expand::expand_with(template, &|var| {
-            Some(match var {
-                "u" | "user" => user.to_string(),
-                "n" | "username" => local.to_string(),
-                "d" | "domain" => domain.to_string(),
-                _ => return None,
-            })
-        }))
     })
 }
 

@@ -245,7 +245,9 @@ fn encode_b(input: &[u8], first_line_len: usize, out: &mut Vec<u8>) {
     let mut rest = input;
     loop {
         let left = ENCODED_LINE_MAX.saturating_sub(ENCODED_WRAPPER_LEN + line_len);
-        let mut max = left / 4 * 3;
+        // Dovecot's MAX_BASE64_DECODED_SIZE(left) is `left / 4 * 3 + 3`; the loop below then
+        // shrinks it to what fits on the line, ending at a character boundary.
+        let mut max = left / 4 * 3 + 3;
         loop {
             max = max.saturating_sub(1);
             if max > rest.len() {

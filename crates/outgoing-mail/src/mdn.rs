@@ -27,3 +27,25 @@ pub fn disposition_fields(mail: &RejectionMail<'_>) -> Vec<String> {
 pub fn build_mdn(mail: &RejectionMail<'_>) -> BuiltRejection {
     build(mail, ReportType::DispositionNotification, &disposition_fields(mail))
 }
+
+/// Pigeonhole's log text for an executed `reject` (after `sieve: msgid=<id>: `).
+pub fn log_rejected(sender: &str) -> String {
+    format!("reject action: rejected message from <{sender}> (reject)")
+}
+
+/// Pigeonhole's log text when the sender is null and no MDN is sent.
+pub const LOG_NOT_SENDING_TO_NULL: &str = "reject action: not sending reject message to <>";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_texts() {
+        assert_eq!(
+            log_rejected("erin@example.com"),
+            "reject action: rejected message from <erin@example.com> (reject)"
+        );
+        assert!(LOG_NOT_SENDING_TO_NULL.ends_with("to <>"));
+    }
+}

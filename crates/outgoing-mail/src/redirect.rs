@@ -159,6 +159,14 @@ pub fn log_loop(target: &str) -> String {
     )
 }
 
+/// Log text (Error) of a failed redirect submission; a temporary failure aborts the script and
+/// the LDA exits 75 with nothing stored (observed).
+pub fn log_send_failed(target: &str, send_error: &str) -> String {
+    format!(
+        "redirect action: failed to redirect message to <{target}>: {send_error} (temporary failure)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +230,10 @@ mod tests {
         assert_eq!(log_forwarded("c@n"), "redirect action: forwarded to <c@n>");
         assert_eq!(log_duplicate("c@n"), "redirect action: discarded duplicate forward to <c@n>");
         assert!(log_loop("c@n").ends_with("header indicates a mail loop"));
+        assert_eq!(
+            log_send_failed("c@n", "Sendmail program returned error"),
+            "redirect action: failed to redirect message to <c@n>: Sendmail program returned error \
+             (temporary failure)"
+        );
     }
 }

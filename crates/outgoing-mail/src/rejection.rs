@@ -46,6 +46,21 @@ impl NotSent {
     }
 }
 
+/// Log line (Error) when the rejection mail could not be submitted; `send_error` is
+/// [`crate::SendError::dovecot_reason`]. Observed outcome: a quota rejection then exits 75; for
+/// a Sieve `reject` the script fails and the message is kept in INBOX (exit 0).
+pub fn log_temporarily_failed(msgid: &str, send_error: &str) -> String {
+    format!("msgid={msgid}: Temporarily failed to send rejection: {send_error}")
+}
+
+/// Log line (Error) for [`RejectionError::InvalidPostmaster`] on the LDA (quota) path, which
+/// then exits 75. (Under Sieve the same setting error makes script initialisation fail instead:
+/// `sieve: Failed to initialize script execution: Invalid postmaster_address: <text>`, and the
+/// message is kept in INBOX — observed.)
+pub fn log_invalid_postmaster(msgid: &str, error: &RejectionError) -> String {
+    format!("msgid={msgid}: Invalid postmaster_address - can't send rejection: {error}")
+}
+
 /// What to do with a rejection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RejectionDecision {
@@ -298,6 +313,23 @@ mod tests {
         );
         let pm = parse_postmaster_address("<pm@x.org>").ok().map(|m| m.to_header_value());
         assert_eq!(pm.as_deref(), Some("Postmaster <pm@x.org>"));
+    }
+
+    #[test]
+    fn failure_log_lines() {
+        assert_eq!(
+            log_temporarily_failed("<q1@example.com>", "Sendmail program returned error"),
+            "msgid=<q1@example.com>: Temporarily failed to send rejection: Sendmail program returned error"
+        );
+        let e = RejectionError::InvalidPostmaster(
+            "invalid address `x' specified for the postmaster_address setting".into(),
+        );
+        assert_eq!(
+            log_invalid_postmaster("<q1@example.com>", &e),
+            "msgid=<q1@example.com>: Invalid postmaster_address - can't send rejection: invalid address `x' specified for the postmaster_address setting"
+        );
+        assert_eq!(log_msgid(b"Message-ID: <a@b>\nMessage-ID: <c@d>\n\n"), "<a@b>");
+        assert_eq!(log_msgid(b"Subject: x\n\n"), "");
     }
 
     #[test]

@@ -126,6 +126,20 @@ impl Sendmail {
         Sendmail { path: path.into(), env: Vec::new(), timeout: DEFAULT_SUBMISSION_TIMEOUT }
     }
 
+    /// The transport for the LDA settings: `sendmail_path` when `submission_host` is empty,
+    /// else [`SendError::SubmissionHostNotSupported`] (the SMTP client is not implemented).
+    pub fn from_settings(
+        sendmail_path: &str,
+        submission_host: &str,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+    ) -> Result<Self, SendError> {
+        if !submission_host.trim().is_empty() {
+            return Err(SendError::SubmissionHostNotSupported { host: submission_host.to_owned() });
+        }
+        Ok(Sendmail { path: sendmail_path.to_owned(), env, timeout })
+    }
+
     /// The argv Dovecot uses: `sendmail_path` words, `-i`, `-f`, the sender (`<>` when null),
     /// `--`, the recipients.
     pub fn argv(&self, envelope_from: Option<&str>, recipients: &[String]) -> Vec<String> {
@@ -252,6 +266,16 @@ mod tests {
             ["/usr/sbin/sendmail", "-oi", "-i", "-f", "<>", "--", "erin@example.com"]
         );
         assert_eq!(s.argv(Some("a@b"), &rcpt)[4], "a@b");
+    }
+
+    #[test]
+    fn submission_host_is_not_supported_yet() {
+        let t = Duration::from_secs(1);
+        let s = Sendmail::from_settings("/usr/sbin/sendmail", "", vec![], t);
+        assert!(s.is_ok_and(|s| s.path == "/usr/sbin/sendmail" && s.timeout == t));
+        let e = Sendmail::from_settings("/usr/sbin/sendmail", "smtp.example.org:25", vec![], t);
+        assert!(matches!(e, Err(SendError::SubmissionHostNotSupported { ref host })
+            if host == "smtp.example.org:25"));
     }
 
     #[test]

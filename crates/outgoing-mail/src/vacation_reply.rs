@@ -150,6 +150,19 @@ impl NoReply {
     }
 }
 
+/// Log text of a sent reply: `vacation action: sent vacation response to <sender>`.
+pub fn log_sent(sender: &str) -> String {
+    format!("vacation action: sent vacation response to <{sender}>")
+}
+
+/// Log text (Error) of a failed reply submission. Observed: the failure is only logged, the
+/// message is still stored and the LDA exits 0, even for a temporary error.
+pub fn log_send_failed(sender: &str, send_error: &str) -> String {
+    format!(
+        "vacation action: failed to send vacation response to {sender}: <{send_error}> (temporary error)"
+    )
+}
+
 /// The outcome of a successful check: who gets the reply and which user address matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyAllowed {

@@ -133,7 +133,8 @@ fn build_allof(_: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
 }
 
 fn build_exists(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
-    Some(Test::Exists(b.string_list(&v.positional[0])))
+    let mime = crate::extensions::mime_opts(b, v)?;
+    Some(Test::Exists { names: b.string_list(&v.positional[0]), mime })
 }
 
 fn build_size(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
@@ -183,7 +184,8 @@ fn build_header(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
     check_index(b, v)?;
     let names = b.string_list(&v.positional[0]);
     let keys = b.keys(&v.positional[1], &v.spec);
-    Some(Test::Header { names, keys, spec: v.spec, index: index_tag(v) })
+    let mime = crate::extensions::mime_opts(b, v)?;
+    Some(Test::Header { names, keys, spec: v.spec, index: index_tag(v), mime })
 }
 
 fn build_address(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
@@ -202,5 +204,6 @@ fn build_address(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
         }
     }
     let keys = b.keys(&v.positional[1], &v.spec);
-    ok.then(|| Test::Address { headers, keys, spec: v.spec, part: v.part, index: index_tag(v) })
+    let mime = crate::extensions::mime_opts(b, v)?;
+    ok.then(|| Test::Address { headers, keys, spec: v.spec, part: v.part, index: index_tag(v), mime })
 }

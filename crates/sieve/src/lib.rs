@@ -18,7 +18,7 @@ pub mod interpret;
 mod language;
 pub mod matching;
 pub mod message;
-mod mime;
+pub mod mime;
 pub mod program;
 pub mod result;
 pub mod syntax;

@@ -138,6 +138,22 @@ pub enum OpKind {
     Return,
     /// `error` (ihave): fail the script with this message.
     Error(PStr),
+    /// `foreverypart` (RFC 5703 §3).
+    ForEveryPart {
+        /// Loop body.
+        block: Vec<Op>,
+    },
+    /// `break`: leave the innermost loop plus this many enclosing ones.
+    Break(usize),
+    /// `extracttext [modifiers] [:first n] varname`.
+    ExtractText {
+        /// Target variable.
+        var: VarRef,
+        /// `:first` character count.
+        first: Option<u64>,
+        /// Modifiers in precedence order.
+        modifiers: Vec<Modifier>,
+    },
     /// `addheader [:last] name value`
     AddHeader {
         /// Field name.
@@ -307,8 +323,13 @@ pub enum Test {
     AnyOf(Vec<Test>),
     /// `allof`
     AllOf(Vec<Test>),
-    /// `exists`
-    Exists(Vec<PStr>),
+    /// `exists` (`:mime`/`:anychild` with the mime extension)
+    Exists {
+        /// Header names.
+        names: Vec<PStr>,
+        /// MIME part selection.
+        mime: Option<MimeOpts>,
+    },
     /// `size :over|:under n`
     Size {
         /// True for `:over`.
@@ -326,6 +347,8 @@ pub enum Test {
         spec: MatchSpec,
         /// `:index` (index extension).
         index: Option<(u64, bool)>,
+        /// MIME part selection (mime extension).
+        mime: Option<MimeOpts>,
     },
     /// `address`
     Address {
@@ -339,6 +362,8 @@ pub enum Test {
         part: AddressPart,
         /// `:index`.
         index: Option<(u64, bool)>,
+        /// MIME part selection (mime extension).
+        mime: Option<MimeOpts>,
     },
     /// `envelope`
     Envelope {
@@ -401,6 +426,30 @@ pub enum Test {
     Score(Box<ScoreTest>),
     /// A test provided by an extension outside this crate.
     Custom(CustomTestCall),
+}
+
+/// `:mime` options of header/address/exists (RFC 5703 §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MimeOpts {
+    /// `:anychild`: the current part and all parts below it.
+    pub anychild: bool,
+    /// Which piece of a Content-Type-like value to test.
+    pub option: MimeOption,
+}
+
+/// `:type`, `:subtype`, `:contenttype`, `:param`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MimeOption {
+    /// The whole value.
+    None,
+    /// `:type`
+    Type,
+    /// `:subtype`
+    Subtype,
+    /// `:contenttype`
+    ContentType,
+    /// `:param names`
+    Param(Vec<PStr>),
 }
 
 /// `date`/`currentdate` arguments.

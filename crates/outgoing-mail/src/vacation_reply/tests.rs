@@ -232,3 +232,15 @@ fn reply_layout_with_mime_and_without_references() {
          Content-Type: text/html\r\n\r\n<p>away</p>\r\n\r\n"
     );
 }
+
+#[test]
+fn sent_and_failed_log_texts() {
+    assert_eq!(
+        log_sent("alice@example.org"),
+        "vacation action: sent vacation response to <alice@example.org>"
+    );
+    assert_eq!(
+        log_send_failed("alice@example.org", "Sendmail program returned error"),
+        "vacation action: failed to send vacation response to alice@example.org: <Sendmail program returned error> (temporary error)"
+    );
+}

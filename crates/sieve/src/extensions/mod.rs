@@ -24,6 +24,7 @@ mod imap4flags;
 mod include;
 mod index;
 mod mailbox;
+mod mime;
 mod regex;
 mod reject;
 mod relational;
@@ -39,6 +40,7 @@ use crate::program::{AddressPart, Comparator, MatchType};
 use crate::validate::signature::{CommandDef, MatchKind, TagDef};
 
 pub use config::ExtensionConfig;
+pub(crate) use mime::{MAX_LOOP_NESTING, loop_name, mime_opts};
 
 /// One Sieve extension (a capability string usable in `require`).
 pub trait Extension: Send + Sync {
@@ -81,6 +83,9 @@ pub const ALL_EXTENSIONS: &[&dyn Extension] = &[
     &index::Index,
     &ihave::Ihave,
     &duplicate::Duplicate,
+    &mime::Mime,
+    &mime::Foreverypart,
+    &mime::Extracttext,
     // Need configuration (`sieve_extensions = +name`).
     &vacation::VacationSeconds,
     &spamtest::Spamtest,

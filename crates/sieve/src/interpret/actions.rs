@@ -100,7 +100,10 @@ impl Machine<'_> {
             return Ok(());
         }
         let field = HeaderField { name, value: format!(" {}", fold_value(&value)).into_bytes() };
-        let headers = self.headers.get_or_insert_with(|| self.message.headers.clone());
+        if self.headers.is_none() {
+            self.headers = Some(self.message().headers.clone());
+        }
+        let Some(headers) = self.headers.as_mut() else { return Ok(()) };
         if last {
             headers.push(field);
         } else {
@@ -122,7 +125,10 @@ impl Machine<'_> {
         if PROTECTED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             return Ok(());
         }
-        let mut headers = self.headers.take().unwrap_or_else(|| self.message.headers.clone());
+        let mut headers = match self.headers.take() {
+            Some(h) => h,
+            None => self.message().headers.clone(),
+        };
         let positions: Vec<usize> = headers
             .iter()
             .enumerate()

@@ -2,8 +2,9 @@
 
 use crate::address::{detail_part, domain, local_part, user_part};
 use crate::matching::{compare, compile_regex, match_value, regex_match, relation_holds};
-use crate::message::parse_addresses;
-use crate::program::{AddressPart, BodyTransform, Keys, MatchSpec, MatchType, PStr, Test};
+use crate::message::{HeaderField, parse_addresses};
+use crate::mime::ContentType;
+use crate::program::{AddressPart, BodyTransform, Keys, MatchSpec, MatchType, MimeOption, MimeOpts, PStr, Test};
 
 use super::{Machine, RuntimeError};
 
@@ -31,22 +32,20 @@ impl Machine<'_> {
                 }
                 Ok(true)
             }
-            Test::Exists(names) => {
-                let names = self.eval_list(names);
-                Ok(names
-                    .iter()
-                    .all(|n| self.headers().iter().any(|h| h.name.eq_ignore_ascii_case(n))))
-            }
+            Test::Exists { names, mime } => Ok(self.exists(names, mime.as_ref())),
             Test::Size { over, limit } => {
-                let size = self.message.size();
+                let size = self.message().size();
                 Ok(if *over { size > *limit } else { size < *limit })
             }
-            Test::Header { names, keys, spec, index } => {
-                let values = self.header_values(names, *index);
+            Test::Header { names, keys, spec, index, mime } => {
+                let values = match mime {
+                    None => self.header_values(names, *index),
+                    Some(opts) => self.mime_header_values(names, *index, opts),
+                };
                 self.match_keys(values, keys, spec)
             }
-            Test::Address { headers, keys, spec, part, index } => {
-                let values = self.address_values(headers, *part, *index);
+            Test::Address { headers, keys, spec, part, index, mime } => {
+                let values = self.address_values(headers, *part, *index, mime.as_ref());
                 self.match_keys(values, keys, spec)
             }
             Test::Envelope { parts, keys, spec, part } => {
@@ -103,16 +102,42 @@ impl Machine<'_> {
     }
 
     /// Values of the named headers, honouring `:index n [:last]`.
-    pub(crate) fn header_values(
-        &mut self,
-        names: &[PStr],
-        index: Option<(u64, bool)>,
-    ) -> Vec<String> {
+    pub(crate) fn header_values(&mut self, names: &[PStr], index: Option<(u64, bool)>) -> Vec<String> {
         let names = self.eval_list(names);
+        values_in(self.headers(), &names, index)
+    }
+
+    /// Header lists of the parts a `:mime` test looks at.
+    fn mime_header_lists(&mut self, opts: &MimeOpts) -> Vec<Vec<HeaderField>> {
+        let tree = self.mime_tree();
+        let current = self.current_part.unwrap_or(0);
+        let end = if opts.anychild { tree.descendants(current).end } else { current + 1 };
+        (current..end)
+            .map(|i| if i == 0 { self.headers().to_vec() } else { tree.parts[i].headers.clone() })
+            .collect()
+    }
+
+    fn mime_header_values(&mut self, names: &[PStr], index: Option<(u64, bool)>, opts: &MimeOpts) -> Vec<String> {
+        let names = self.eval_list(names);
+        let params = match &opts.option {
+            MimeOption::Param(p) => self.eval_list(p),
+            _ => Vec::new(),
+        };
         let mut out = Vec::new();
-        for n in &names {
-            let vals = crate::message::header_values(self.headers(), n);
-            out.extend(pick_index(vals, index));
+        for list in self.mime_header_lists(opts) {
+            for v in values_in(&list, &names, index) {
+                if opts.option == MimeOption::None {
+                    out.push(v);
+                    continue;
+                }
+                let Some(ct) = ContentType::parse(&v) else { continue };
+                match &opts.option {
+                    MimeOption::Type => out.push(ct.main.clone()),
+                    MimeOption::Subtype => out.push(ct.sub.clone()),
+                    MimeOption::ContentType => out.push(format!("{}/{}", ct.main, ct.sub)),
+                    _ => out.extend(params.iter().filter_map(|p| ct.param(p).map(str::to_owned))),
+                }
+            }
         }
         out
     }
@@ -122,26 +147,27 @@ impl Machine<'_> {
         headers: &[PStr],
         part: AddressPart,
         index: Option<(u64, bool)>,
+        mime: Option<&MimeOpts>,
     ) -> Vec<String> {
         let names = self.eval_list(headers);
         let delim = self.env.subaddress_delimiter();
-        let mut out = Vec::new();
-        for n in &names {
-            let raws: Vec<Vec<u8>> = self
-                .headers()
+        match mime {
+            None => addresses_in(self.headers(), &names, part, index, &delim),
+            Some(opts) => self
+                .mime_header_lists(opts)
                 .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case(n))
-                .map(|h| h.value.clone())
-                .collect();
-            for raw in pick_index(raws, index) {
-                for a in parse_addresses(&raw) {
-                    if let Some(v) = address_part(&a.address, part, &delim) {
-                        out.push(v);
-                    }
-                }
-            }
+                .flat_map(|l| addresses_in(l, &names, part, index, &delim))
+                .collect(),
         }
-        out
+    }
+
+    fn exists(&mut self, names: &[PStr], mime: Option<&MimeOpts>) -> bool {
+        let names = self.eval_list(names);
+        let has_all = |list: &[HeaderField]| names.iter().all(|n| list.iter().any(|h| h.name.eq_ignore_ascii_case(n)));
+        match mime {
+            None => has_all(self.headers()),
+            Some(opts) => self.mime_header_lists(opts).iter().any(|l| has_all(l)),
+        }
     }
 
     fn envelope_values(&mut self, parts: &[PStr], part: AddressPart) -> Vec<String> {
@@ -174,16 +200,17 @@ impl Machine<'_> {
     }
 
     fn body_values(&mut self, transform: &BodyTransform) -> Result<Vec<String>, RuntimeError> {
-        self.charge(self.message.size() / 1024)?;
-        let raw = self.message.raw();
-        Ok(match transform {
-            BodyTransform::Raw => vec![String::from_utf8_lossy(self.message.body()).into_owned()],
-            BodyTransform::Text => crate::mime::text_parts(raw, &[String::from("text")]),
-            BodyTransform::Content(types) => {
-                let types = self.eval_list(types);
-                crate::mime::text_parts(raw, &types)
+        self.charge(self.message().size() / 1024)?;
+        let types = match transform {
+            BodyTransform::Raw => {
+                return Ok(vec![String::from_utf8_lossy(self.message().body()).into_owned()]);
             }
-        })
+            BodyTransform::Text => vec![String::from("text")],
+            BodyTransform::Content(types) => self.eval_list(types),
+        };
+        let tree = self.mime_tree();
+        self.charge(tree.parts.len() as u64)?;
+        Ok(crate::mime::text_parts(self.message().raw(), &tree, &types))
     }
 
     /// Matches `values` against `keys`; sets match variables on a `:matches`/`:regex` hit.
@@ -256,6 +283,38 @@ impl Machine<'_> {
         }
         Ok(false)
     }
+}
+
+/// Decoded values of the fields named in `names`, each name's list cut by `:index`.
+fn values_in(headers: &[HeaderField], names: &[String], index: Option<(u64, bool)>) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        out.extend(pick_index(crate::message::header_values(headers, n), index));
+    }
+    out
+}
+
+/// Address parts of the fields named in `names`.
+fn addresses_in(
+    headers: &[HeaderField],
+    names: &[String],
+    part: AddressPart,
+    index: Option<(u64, bool)>,
+    delim: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        let raws: Vec<&[u8]> =
+            headers.iter().filter(|h| h.name.eq_ignore_ascii_case(n)).map(|h| h.value.as_slice()).collect();
+        for raw in pick_index(raws, index) {
+            for a in parse_addresses(raw) {
+                if let Some(v) = address_part(&a.address, part, delim) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Applies `:index n [:last]` (1-based) to a list of values.

@@ -47,6 +47,8 @@ enum Flow {
     Continue,
     Stop,
     Return,
+    /// Leave the innermost `foreverypart` and this many enclosing ones.
+    Break(usize),
 }
 
 /// A running script. Custom commands receive it to evaluate strings and add actions.
@@ -71,6 +73,12 @@ pub struct Machine<'a> {
     once_done: HashSet<usize>,
     program_name: String,
     line: u32,
+    /// MIME structure, parsed on first use.
+    mime: Option<std::sync::Arc<crate::mime::MimeTree>>,
+    /// Part `foreverypart` is visiting (`None` = the message itself).
+    pub(crate) current_part: Option<usize>,
+    /// Replacement message set by a host command (testsuite `test_set "message"`).
+    message_override: Option<Box<MessageView>>,
 }
 
 /// Runs `script` against `message`/`envelope`.
@@ -104,6 +112,9 @@ pub fn run(
         once_done: HashSet::new(),
         program_name: script.main.name.clone(),
         line: 0,
+        mime: None,
+        current_part: None,
+        message_override: None,
     };
     m.exec_block(&script.main.ops)?;
     let edited = m.headers.take();
@@ -139,7 +150,42 @@ impl Machine<'_> {
 
     /// The current header fields (edited by editheader, or the message's own).
     pub fn headers(&self) -> &[HeaderField] {
-        self.headers.as_deref().unwrap_or(&self.message.headers)
+        self.headers.as_deref().unwrap_or(&self.message().headers)
+    }
+
+    /// The message under test (a host command may have replaced it).
+    pub fn message(&self) -> &MessageView {
+        self.message_override.as_deref().unwrap_or(self.message)
+    }
+
+    /// Replaces the message under test for the rest of the run (drops cached MIME data,
+    /// header edits and match values). For host commands such as the testsuite's `test_set`.
+    pub fn set_message(&mut self, message: MessageView) {
+        self.message_override = Some(Box::new(message));
+        self.mime = None;
+        self.headers = None;
+        self.current_part = None;
+        self.match_values.clear();
+    }
+
+    /// The actions collected so far.
+    pub fn result(&self) -> &SieveResult {
+        &self.result.result
+    }
+
+    /// Drops all actions collected so far (testsuite `test_result_reset`).
+    pub fn reset_result(&mut self) {
+        self.result.result = SieveResult::default();
+    }
+
+    /// The MIME structure of the current message.
+    pub(crate) fn mime_tree(&mut self) -> std::sync::Arc<crate::mime::MimeTree> {
+        if let Some(t) = &self.mime {
+            return t.clone();
+        }
+        let tree = std::sync::Arc::new(crate::mime::MimeTree::parse(self.message().raw()));
+        self.mime = Some(tree.clone());
+        tree
     }
 
     /// Evaluates a program string (variables substituted).
@@ -220,6 +266,25 @@ impl Machine<'_> {
                 }
             }
             OpKind::Stop => Ok(Flow::Stop),
+            OpKind::Break(n) => Ok(Flow::Break(*n)),
+            OpKind::ForEveryPart { block } => self.foreverypart(block),
+            OpKind::ExtractText { var, first, modifiers } => {
+                let text = match self.current_part {
+                    Some(p) => {
+                        let tree = self.mime_tree();
+                        let is_text = tree.parts.get(p).is_some_and(|x| x.content_type.main == "text");
+                        if is_text { tree.text(self.message().raw(), p) } else { String::new() }
+                    }
+                    None => String::new(),
+                };
+                let text = match first {
+                    Some(n) => text.chars().take(usize::try_from(*n).unwrap_or(usize::MAX)).collect(),
+                    None => text,
+                };
+                let v = apply_modifiers(text, modifiers);
+                self.write_var(var, v);
+                Ok(Flow::Continue)
+            }
             OpKind::Return => Ok(Flow::Return),
             OpKind::Error(msg) => {
                 let text = self.eval(msg);
@@ -246,6 +311,35 @@ impl Machine<'_> {
                 Ok(Flow::Continue)
             }
         }
+    }
+
+    fn foreverypart(&mut self, block: &[Op]) -> Result<Flow, RuntimeError> {
+        let tree = self.mime_tree();
+        let parent = self.current_part.unwrap_or(0);
+        let saved = self.current_part;
+        let mut outcome = Flow::Continue;
+        for part in tree.descendants(parent) {
+            self.charge(1)?;
+            self.current_part = Some(part);
+            match self.exec_block(block) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Break(0)) => break,
+                Ok(Flow::Break(n)) => {
+                    outcome = Flow::Break(n - 1);
+                    break;
+                }
+                Ok(other) => {
+                    outcome = other;
+                    break;
+                }
+                Err(e) => {
+                    self.current_part = saved;
+                    return Err(e);
+                }
+            }
+        }
+        self.current_part = saved;
+        Ok(outcome)
     }
 
     fn include(&mut self, index: usize, once: bool, missing: bool) -> Result<Flow, RuntimeError> {

@@ -47,6 +47,10 @@ pub struct Builder<'a> {
     pub(crate) declared_globals: HashSet<String>,
     /// Whether the variable-limit error was already reported.
     pub(crate) scope_full_reported: bool,
+    /// Names of the enclosing `foreverypart` loops, innermost last.
+    pub(crate) loops: Vec<Option<String>>,
+    /// Where each capability was required (for dependency errors).
+    required_at: HashMap<&'static str, Pos>,
 }
 
 impl<'a> Builder<'a> {
@@ -62,6 +66,8 @@ impl<'a> Builder<'a> {
             locals: HashMap::new(),
             declared_globals: HashSet::new(),
             scope_full_reported: false,
+            loops: Vec::new(),
+            required_at: HashMap::new(),
         }
     }
 
@@ -193,6 +199,7 @@ impl<'a> Builder<'a> {
         match self.registry.capability(name) {
             Some((cap, deps)) => {
                 self.required.insert(cap);
+                self.required_at.entry(cap).or_insert(pos);
                 for d in deps {
                     if let Some((dcap, _)) = self.registry.capability(d) {
                         self.required.insert(dcap);
@@ -204,6 +211,19 @@ impl<'a> Builder<'a> {
                 format!("require command: `{name}' is not known as a Sieve capability, but it is known as a Sieve command that is always available"),
             ),
             None => self.error(pos, format!("require command: unknown Sieve capability `{name}'")),
+        }
+    }
+
+    /// Checks that required extensions have the companions they need.
+    fn check_requirements(&mut self) {
+        let rules: [(&str, &str); 2] = [("foreverypart", "extracttext"), ("variables", "extracttext")];
+        for (needed, ext) in rules {
+            if let Some(&pos) = self.required_at.get(ext) {
+                if !self.required.contains(needed) {
+                    let msg = format!("{ext} extension cannot be used without {needed} extension");
+                    self.error(pos, msg);
+                }
+            }
         }
     }
 
@@ -255,7 +275,19 @@ impl<'a> Builder<'a> {
                 ),
             ),
             (Some(b), true) if !skip_block => {
+                let is_loop = def.name == "foreverypart";
+                if is_loop {
+                    if self.loops.len() >= crate::extensions::MAX_LOOP_NESTING {
+                        let max = crate::extensions::MAX_LOOP_NESTING;
+                        let msg = format!("the nested foreverypart loop exceeds the nesting limit (<= {max} levels)");
+                        self.error(node.pos, msg);
+                    }
+                    self.loops.push(crate::extensions::loop_name(&node.args));
+                }
                 let ops = self.block(b, false);
+                if is_loop {
+                    self.loops.pop();
+                }
                 if let Some(v) = v.as_mut() {
                     v.block = ops;
                 }
@@ -392,6 +424,7 @@ pub(crate) fn compile_program(
     let before = unit.diags.errors.len();
     let mut b = Builder::new(unit, name);
     let ops = b.block(&nodes, true);
+    b.check_requirements();
     let local_vars = b.locals.len();
     if unit.diags.errors.len() > before {
         unit.diags.error(name, Pos::default(), "validation failed");
