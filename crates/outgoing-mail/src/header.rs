@@ -100,6 +100,49 @@ impl<'a> HeaderBlock<'a> {
     }
 }
 
+/// The first `<msg-id>` of a `Message-ID` value, as Dovecot's `message_id_get_next()` finds it:
+/// comments and text before the first `<` are skipped; inside the brackets blanks, folds and
+/// comments are dropped and quoted strings unquoted (`<"q x"@y>` → `<q x@y>`, `<a b@x>` →
+/// `<ab@x>`, observed). `None` when there is no bracketed id (`bare@x` gives none, observed).
+pub fn parse_msg_id(value: &[u8]) -> Option<String> {
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < value.len() {
+        match value[i] {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b'<' if depth == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut out = vec![b'<'];
+    i += 1;
+    let (mut depth, mut quoted) = (0usize, false);
+    while i < value.len() {
+        let b = value[i];
+        match (b, quoted, depth) {
+            (b'\\', true, _) => {
+                i += 1;
+                out.extend(value.get(i));
+            }
+            (b'"', _, 0) => quoted = !quoted,
+            (_, true, _) => out.push(b),
+            (b'(', false, _) => depth += 1,
+            (b')', false, _) => depth = depth.saturating_sub(1),
+            (_, false, 1..) => {}
+            (b' ' | b'\t' | b'\r' | b'\n', false, 0) => {}
+            (b'>', false, 0) => {
+                out.push(b'>');
+                return (out.len() > 2).then(|| String::from_utf8_lossy(&out).into_owned());
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    None
+}
+
 fn strip_line_ending(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
@@ -163,6 +206,18 @@ mod tests {
         let h = HeaderBlock::parse(b"Original-Recipient :  rfc822; o@x  \n\n");
         assert_eq!(h.first_value("original-recipient").unwrap(), b"rfc822; o@x  ");
         assert_eq!(h.all("Original-Recipient").count(), 1);
+    }
+
+    #[test]
+    fn msg_id_parsing_as_observed() {
+        let p = |v: &[u8]| parse_msg_id(v);
+        assert_eq!(p(b"<a b@x> (c)").as_deref(), Some("<ab@x>"));
+        assert_eq!(p(b"(c) <c1@x> <c2@x>").as_deref(), Some("<c1@x>"));
+        assert_eq!(p(b"<\"q x\"@y>").as_deref(), Some("<q x@y>"));
+        assert_eq!(p(b"\n <long.folded@x>").as_deref(), Some("<long.folded@x>"));
+        assert_eq!(p(b"bare@x"), None);
+        assert_eq!(p(b"<unterminated@x"), None);
+        assert_eq!(p(b"<>"), None);
     }
 
     #[test]

@@ -28,10 +28,21 @@ pub enum NotSent {
         msgid: String,
         /// The rejection reason.
         reason: String,
+        /// A `Return-Path` header existed but was not a valid path: Dovecot logs the Warning
+        /// [`RETURN_PATH_WARNING`] first (see [`NotSent::warning`]).
+        unparsable_header: bool,
     },
 }
 
 impl NotSent {
+    /// The Warning Dovecot logs before [`NotSent::log_line`], if any.
+    pub fn warning(&self) -> Option<&'static str> {
+        match self {
+            NotSent::ReturnPathMissing { unparsable_header: true, .. } => Some(RETURN_PATH_WARNING),
+            _ => None,
+        }
+    }
+
     /// The exact Dovecot log text, e.g. `msgid=<a@b>: Auto-submitted message discarded: Go
     /// away` (an absent Message-ID gives `msgid=: ...`, observed).
     pub fn log_line(&self) -> String {
@@ -39,7 +50,7 @@ impl NotSent {
             NotSent::AutoSubmitted { msgid, reason } => {
                 format!("msgid={msgid}: Auto-submitted message discarded: {reason}")
             }
-            NotSent::ReturnPathMissing { msgid, reason } => {
+            NotSent::ReturnPathMissing { msgid, reason, .. } => {
                 format!("msgid={msgid}: Return-Path missing, rejection reason: {reason}")
             }
         }
@@ -70,8 +81,6 @@ pub enum RejectionDecision {
         return_address: String,
         /// The parsed postmaster address for `From:`.
         postmaster: Mailbox,
-        /// A warning to log when a `Return-Path` header could not be parsed (Dovecot logs one).
-        warning: Option<String>,
     },
     /// Nothing is sent.
     NotSent(NotSent),
@@ -126,6 +135,36 @@ pub fn is_auto_submitted(headers: &HeaderBlock<'_>) -> bool {
     headers.first_value("Auto-Submitted").is_some_and(|v| !v.eq_ignore_ascii_case(b"no"))
 }
 
+/// Dovecot's warning (observed) when the `Return-Path` header is not a valid path.
+pub const RETURN_PATH_WARNING: &str = "Failed to parse return-path header";
+
+/// Parses a `Return-Path` header value as an SMTP path: `<addr>`, a bare `addr`, or `<>`
+/// (`Ok(None)`). Anything else (empty, trailing text after `>`, several addresses) is an error,
+/// as observed with Dovecot (`<a@b> junk` and an empty value are rejected, `plain@x` accepted).
+pub fn parse_return_path(value: &str) -> Result<Option<String>, InvalidReturnPath> {
+    let invalid = || InvalidReturnPath(value.to_owned());
+    let v = value.trim_matches([' ', '\t']);
+    let inner = match v.strip_prefix('<') {
+        Some(rest) => rest.strip_suffix('>').ok_or_else(invalid)?,
+        None => v,
+    };
+    if v.starts_with('<') && inner.is_empty() {
+        return Ok(None);
+    }
+    let simple = !inner.is_empty()
+        && !inner.contains(['<', '>', ',', ' ', '\t', '(', ')'])
+        && inner.rsplit_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty());
+    if !simple {
+        return Err(invalid());
+    }
+    parse_path(inner).map_err(|_| invalid())
+}
+
+/// A `Return-Path` header value that is not a valid SMTP path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid return path `{0}'")]
+pub struct InvalidReturnPath(pub String);
+
 /// Decides whether and where a rejection mail goes (bounces.md §1). `envelope_sender` is the
 /// LDA's envelope sender (`None` = null path); `reason` is the rejection reason to log.
 pub fn decide(
@@ -140,26 +179,24 @@ pub fn decide(
         let reason = reason.to_owned();
         return Ok(RejectionDecision::NotSent(NotSent::AutoSubmitted { msgid, reason }));
     }
-    let mut warning = None;
+    let mut unparsable_header = false;
     let return_address = match envelope_sender.filter(|s| !s.is_empty()) {
         Some(sender) => Some(sender.to_owned()),
         None => match headers.first("Return-Path").map(|f| f.unfolded()) {
-            Some(raw) => {
-                let text = String::from_utf8_lossy(&raw).into_owned();
-                parse_path(&text).unwrap_or_else(|e| {
-                    warning = Some(format!("Failed to parse return-path header: {e}"));
-                    None
-                })
-            }
+            Some(raw) => parse_return_path(&String::from_utf8_lossy(&raw)).unwrap_or_else(|_| {
+                unparsable_header = true;
+                None
+            }),
             None => None,
         },
     };
     let Some(return_address) = return_address else {
         let reason = reason.to_owned();
-        return Ok(RejectionDecision::NotSent(NotSent::ReturnPathMissing { msgid, reason }));
+        let missing = NotSent::ReturnPathMissing { msgid, reason, unparsable_header };
+        return Ok(RejectionDecision::NotSent(missing));
     };
     let postmaster = parse_postmaster_address(postmaster_address)?;
-    Ok(RejectionDecision::Send { return_address, postmaster, warning })
+    Ok(RejectionDecision::Send { return_address, postmaster })
 }
 
 /// Values for `rejection_subject` / `rejection_reason`.
@@ -289,7 +326,17 @@ mod tests {
         let RejectionDecision::NotSent(n) = d else { panic!("expected NotSent") };
         assert_eq!(n.log_line(), "msgid=: Return-Path missing, rejection reason: Go away");
         let d = decide_ok(b"Return-Path: <>\n\n", None);
-        assert!(matches!(d, RejectionDecision::NotSent(NotSent::ReturnPathMissing { .. })));
+        assert!(matches!(d, RejectionDecision::NotSent(ref n) if n.warning().is_none()));
+        let d = decide_ok(b"Return-Path: plain@x\n\n", None);
+        assert!(matches!(d, RejectionDecision::Send { ref return_address, .. }
+            if return_address == "plain@x"));
+        for bad in ["not an address <<", "<a@b> junk", ""] {
+            let msg = format!("Return-Path: {bad}\n\n");
+            let d = decide_ok(msg.as_bytes(), None);
+            let RejectionDecision::NotSent(n) = d else { panic!("{bad}: sent") };
+            assert_eq!(n.warning(), Some("Failed to parse return-path header"), "{bad}");
+            assert_eq!(parse_return_path(bad), Err(InvalidReturnPath(bad.to_owned())), "{bad}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::address::{Mailbox, parse_address_list};
 use crate::encode::{fold_header, header_encode, rfc5322_date, sanitize_utf8_codepoints};
-use crate::header::HeaderBlock;
+use crate::header::{HeaderBlock, parse_msg_id};
 use crate::rejection::is_auto_submitted;
 
 /// Headers whose presence marks a mailing list message (RFC 2369 / 2919).
@@ -366,10 +366,20 @@ fn decoded_subject(original: &[u8]) -> Option<String> {
     let headers = HeaderBlock::parse(original);
     let field = headers.first("Subject")?;
     let raw = field.unfolded();
+    if !raw.windows(2).any(|w| w == b"=?") {
+        return Some(text(&raw));
+    }
     let probe = [b"Subject: ".as_slice(), &raw, b"\n\n"].concat();
     let parsed = mail_parser::MessageParser::default().parse_headers(&probe[..]);
-    let decoded = parsed.as_ref().and_then(|m| m.subject()).map(str::to_owned);
-    Some(decoded.unwrap_or_else(|| text(&raw)))
+    let Some(mut decoded) = parsed.as_ref().and_then(|m| m.subject()).map(str::to_owned) else {
+        return Some(text(&raw));
+    };
+    // mail-parser trims the value; Dovecot keeps trailing blanks (observed: `?= ` at the end).
+    let blanks = raw.iter().rev().take_while(|&&b| b == b' ' || b == b'\t').count();
+    if !decoded.ends_with([' ', '\t']) {
+        decoded.push_str(&text(&raw[raw.len() - blanks..]));
+    }
+    Some(decoded)
 }
 
 /// Everything a vacation reply is built from.
@@ -398,7 +408,7 @@ pub struct VacationReply<'a> {
 /// Builds the reply exactly as Pigeonhole 0.5.19 writes it (CRLF line ends, headers folded).
 pub fn build_vacation_reply(r: &VacationReply<'_>) -> Vec<u8> {
     let headers = HeaderBlock::parse(r.original);
-    let msgid = headers.first_value("Message-ID").map(|v| text(&v));
+    let msgid = headers.first_value("Message-ID").and_then(|v| parse_msg_id(&v));
     let references = headers.first_value("References").map(|v| text(&v));
     let mut out = String::with_capacity(1024 + r.reason.len());
     out.push_str(&fold_header("X-Sieve", r.x_sieve));

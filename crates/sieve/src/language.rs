@@ -205,5 +205,12 @@ fn build_address(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
     }
     let keys = b.keys(&v.positional[1], &v.spec);
     let mime = crate::extensions::mime_opts(b, v)?;
-    ok.then(|| Test::Address { headers, keys, spec: v.spec, part: v.part, index: index_tag(v), mime })
+    ok.then(|| Test::Address {
+        headers,
+        keys,
+        spec: v.spec,
+        part: v.part,
+        index: index_tag(v),
+        mime,
+    })
 }

@@ -22,7 +22,20 @@ pub fn compile_regex(pattern: &str, comparator: Comparator) -> Result<Regex, Str
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| e.to_string().lines().last().unwrap_or("invalid").trim().to_owned())
+        .map_err(|e| posix_wording(&e.to_string()))
+}
+
+/// Words a regex compile error the way glibc's `regerror` does, where there is an equivalent.
+fn posix_wording(err: &str) -> String {
+    let last = err.lines().last().unwrap_or("invalid").trim();
+    let last = last.strip_prefix("error: ").unwrap_or(last);
+    match last {
+        "repetition operator missing expression" => "invalid preceding regular expression".into(),
+        "unclosed character class" => "unmatched [, [^, [:, [., or [=".into(),
+        "unclosed group" => "unmatched ( or \\(".into(),
+        "unopened group" => "unmatched ) or \\)".into(),
+        other => other.to_owned(),
+    }
 }
 
 /// Maps POSIX ERE constructs the `regex` crate spells differently (`[[:alpha:]]` works as is;

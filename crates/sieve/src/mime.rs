@@ -60,15 +60,15 @@ fn split_params(v: &str) -> Vec<String> {
     let mut out = vec![String::new()];
     let mut quoted = false;
     for c in v.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                out.last_mut().map(|s| s.push(c));
-            }
-            ';' if !quoted => out.push(String::new()),
-            _ => {
-                out.last_mut().map(|s| s.push(c));
-            }
+        if c == ';' && !quoted {
+            out.push(String::new());
+            continue;
+        }
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if let Some(s) = out.last_mut() {
+            s.push(c);
         }
     }
     out
@@ -98,7 +98,11 @@ pub struct MimeTree {
 
 fn default_type(digest_parent: bool) -> ContentType {
     let (main, sub) = if digest_parent { ("message", "rfc822") } else { ("text", "plain") };
-    ContentType { main: main.into(), sub: sub.into(), params: vec![("charset".into(), "us-ascii".into())] }
+    ContentType {
+        main: main.into(),
+        sub: sub.into(),
+        params: vec![("charset".into(), "us-ascii".into())],
+    }
 }
 
 impl MimeTree {
@@ -109,7 +113,14 @@ impl MimeTree {
         tree
     }
 
-    fn add(&mut self, raw: &[u8], range: Range<usize>, parent: Option<usize>, depth: usize, digest: bool) {
+    fn add(
+        &mut self,
+        raw: &[u8],
+        range: Range<usize>,
+        parent: Option<usize>,
+        depth: usize,
+        digest: bool,
+    ) {
         let (headers, body_off) = split_header_block(&raw[range.clone()]);
         let ct = headers
             .iter()
@@ -118,7 +129,13 @@ impl MimeTree {
             .unwrap_or_else(|| default_type(digest));
         let body = range.start + body_off..range.end;
         let index = self.parts.len();
-        self.parts.push(MimePart { headers, content_type: ct.clone(), body: body.clone(), parent, end: index + 1 });
+        self.parts.push(MimePart {
+            headers,
+            content_type: ct.clone(),
+            body: body.clone(),
+            parent,
+            end: index + 1,
+        });
         let can_descend = depth + 1 < MAX_DEPTH && self.parts.len() < MAX_PARTS;
         if can_descend && ct.main == "multipart" {
             if let Some(boundary) = ct.param("boundary") {
@@ -152,10 +169,13 @@ impl MimeTree {
             .map(|h| h.decoded().to_ascii_lowercase());
         let decoded: Vec<u8> = match cte.as_deref() {
             Some("base64") => {
-                let clean: Vec<u8> = bytes.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+                let clean: Vec<u8> =
+                    bytes.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
                 base64_decode(&clean).unwrap_or_else(|| bytes.to_vec())
             }
-            Some("quoted-printable") => quoted_printable_decode(bytes).unwrap_or_else(|| bytes.to_vec()),
+            Some("quoted-printable") => {
+                quoted_printable_decode(bytes).unwrap_or_else(|| bytes.to_vec())
+            }
             _ => bytes.to_vec(),
         };
         match p.content_type.param("charset").and_then(|c| charset_decoder(c.as_bytes())) {
@@ -173,7 +193,8 @@ fn split_multipart(raw: &[u8], body: Range<usize>, boundary: &[u8]) -> Vec<Range
     let mut start: Option<usize> = None;
     let mut i = body.start;
     while i < body.end {
-        let line_end = raw[i..body.end].iter().position(|&b| b == b'\n').map_or(body.end, |p| i + p + 1);
+        let line_end =
+            raw[i..body.end].iter().position(|&b| b == b'\n').map_or(body.end, |p| i + p + 1);
         let line = &raw[i..line_end];
         if line.starts_with(&delim) {
             let rest = &line[delim.len()..];
@@ -243,9 +264,15 @@ mod tests {
     #[test]
     fn structure_is_depth_first() {
         let t = MimeTree::parse(MSG);
-        let types: Vec<String> =
-            t.parts.iter().map(|p| format!("{}/{}", p.content_type.main, p.content_type.sub)).collect();
-        assert_eq!(types, ["multipart/mixed", "text/plain", "text/html", "message/rfc822", "text/plain"]);
+        let types: Vec<String> = t
+            .parts
+            .iter()
+            .map(|p| format!("{}/{}", p.content_type.main, p.content_type.sub))
+            .collect();
+        assert_eq!(
+            types,
+            ["multipart/mixed", "text/plain", "text/html", "message/rfc822", "text/plain"]
+        );
         assert_eq!(t.descendants(0), 1..5);
         assert_eq!(t.descendants(3), 4..5);
         assert_eq!(t.parts[4].parent, Some(3));

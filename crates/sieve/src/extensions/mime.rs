@@ -55,7 +55,11 @@ impl Extension for Extracttext {
     }
 
     fn register(&self, r: &mut Registrar<'_>) {
-        let def = CommandDef::command("extracttext", vec![pos_arg("varname", ArgKind::Str)], build_extracttext);
+        let def = CommandDef::command(
+            "extracttext",
+            vec![pos_arg("varname", ArgKind::Str)],
+            build_extracttext,
+        );
         r.command(def.with_tags(&[
             tag("first", Some(ArgKind::Number)),
             tag("lower", None),
@@ -85,7 +89,10 @@ pub(crate) fn mime_opts(b: &mut Builder<'_>, v: &Validated) -> Option<Option<Mim
     if !v.has("mime") {
         let first = if v.has("anychild") { Some("anychild") } else { given.first().copied() };
         if let Some(t) = first {
-            b.error(v.pos, format!("the :{t} tag for {what} cannot be specified without the :mime tag"));
+            b.error(
+                v.pos,
+                format!("the :{t} tag for {what} cannot be specified without the :mime tag"),
+            );
             return None;
         }
         return Some(None);
@@ -131,7 +138,12 @@ fn build_break(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
     match b.loops.iter().rposition(|l| l.as_deref() == Some(name.as_str())) {
         Some(i) => Some(OpKind::Break(b.loops.len() - 1 - i)),
         None => {
-            b.error(v.pos, format!("the break command is not placed inside a foreverypart loop named `{name}'"));
+            b.error(
+                v.pos,
+                format!(
+                    "the break command is not placed inside a foreverypart loop named `{name}'"
+                ),
+            );
             None
         }
     }

@@ -17,6 +17,11 @@ pub struct Spamtestplus;
 pub struct Virustest;
 
 fn build(b: &mut Builder<'_>, v: &mut Validated, virus: bool) -> Option<Test> {
+    if v.has("percent") && !b.has_ext("spamtestplus") {
+        let msg = "the spamtest test only accepts the :percent argument when the spamtestplus extension is active";
+        b.error(v.pos, msg);
+        return None;
+    }
     let arg: &Arg = &v.positional[0];
     let keys = b.keys(arg, &v.spec);
     Some(Test::Score(Box::new(ScoreTest { virus, percent: v.has("percent"), keys, spec: v.spec })))
@@ -36,7 +41,8 @@ impl Extension for Spamtest {
             CommandDef::test("spamtest", vec![pos_arg("value", ArgKind::Str)], |b, v| {
                 build(b, v, false)
             })
-            .with_match(),
+            .with_match()
+            .with_tags(&[tag("percent", None)]),
         );
     }
 }
@@ -54,9 +60,8 @@ impl Extension for Spamtestplus {
         false
     }
 
-    fn register(&self, r: &mut Registrar<'_>) {
-        r.tag("spamtest", tag("percent", None));
-    }
+    /// `:percent` is declared by `spamtest` and only accepted when this one is required.
+    fn register(&self, _r: &mut Registrar<'_>) {}
 }
 
 impl Extension for Virustest {

@@ -4,7 +4,9 @@ use crate::address::{detail_part, domain, local_part, user_part};
 use crate::matching::{compare, compile_regex, match_value, regex_match, relation_holds};
 use crate::message::{HeaderField, parse_addresses};
 use crate::mime::ContentType;
-use crate::program::{AddressPart, BodyTransform, Keys, MatchSpec, MatchType, MimeOption, MimeOpts, PStr, Test};
+use crate::program::{
+    AddressPart, BodyTransform, Keys, MatchSpec, MatchType, MimeOption, MimeOpts, PStr, Test,
+};
 
 use super::{Machine, RuntimeError};
 
@@ -102,7 +104,11 @@ impl Machine<'_> {
     }
 
     /// Values of the named headers, honouring `:index n [:last]`.
-    pub(crate) fn header_values(&mut self, names: &[PStr], index: Option<(u64, bool)>) -> Vec<String> {
+    pub(crate) fn header_values(
+        &mut self,
+        names: &[PStr],
+        index: Option<(u64, bool)>,
+    ) -> Vec<String> {
         let names = self.eval_list(names);
         values_in(self.headers(), &names, index)
     }
@@ -117,7 +123,12 @@ impl Machine<'_> {
             .collect()
     }
 
-    fn mime_header_values(&mut self, names: &[PStr], index: Option<(u64, bool)>, opts: &MimeOpts) -> Vec<String> {
+    fn mime_header_values(
+        &mut self,
+        names: &[PStr],
+        index: Option<(u64, bool)>,
+        opts: &MimeOpts,
+    ) -> Vec<String> {
         let names = self.eval_list(names);
         let params = match &opts.option {
             MimeOption::Param(p) => self.eval_list(p),
@@ -163,7 +174,9 @@ impl Machine<'_> {
 
     fn exists(&mut self, names: &[PStr], mime: Option<&MimeOpts>) -> bool {
         let names = self.eval_list(names);
-        let has_all = |list: &[HeaderField]| names.iter().all(|n| list.iter().any(|h| h.name.eq_ignore_ascii_case(n)));
+        let has_all = |list: &[HeaderField]| {
+            names.iter().all(|n| list.iter().any(|h| h.name.eq_ignore_ascii_case(n)))
+        };
         match mime {
             None => has_all(self.headers()),
             Some(opts) => self.mime_header_lists(opts).iter().any(|l| has_all(l)),
@@ -304,8 +317,11 @@ fn addresses_in(
 ) -> Vec<String> {
     let mut out = Vec::new();
     for n in names {
-        let raws: Vec<&[u8]> =
-            headers.iter().filter(|h| h.name.eq_ignore_ascii_case(n)).map(|h| h.value.as_slice()).collect();
+        let raws: Vec<&[u8]> = headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(n))
+            .map(|h| h.value.as_slice())
+            .collect();
         for raw in pick_index(raws, index) {
             for a in parse_addresses(raw) {
                 if let Some(v) = address_part(&a.address, part, delim) {

@@ -272,13 +272,16 @@ impl Machine<'_> {
                 let text = match self.current_part {
                     Some(p) => {
                         let tree = self.mime_tree();
-                        let is_text = tree.parts.get(p).is_some_and(|x| x.content_type.main == "text");
+                        let is_text =
+                            tree.parts.get(p).is_some_and(|x| x.content_type.main == "text");
                         if is_text { tree.text(self.message().raw(), p) } else { String::new() }
                     }
                     None => String::new(),
                 };
                 let text = match first {
-                    Some(n) => text.chars().take(usize::try_from(*n).unwrap_or(usize::MAX)).collect(),
+                    Some(n) => {
+                        text.chars().take(usize::try_from(*n).unwrap_or(usize::MAX)).collect()
+                    }
                     None => text,
                 };
                 let v = apply_modifiers(text, modifiers);

@@ -4,11 +4,36 @@ use std::fmt::Write as _;
 
 use super::{Action, SieveResult};
 
+/// IMAP system flags in the order Dovecot prints them.
+const SYSTEM_FLAGS: &[&str] = &["\\answered", "\\flagged", "\\deleted", "\\seen", "\\draft"];
+
 fn flags_line(out: &mut String, flags: &[String]) {
-    if !flags.is_empty() {
-        let shown: Vec<String> = flags.iter().map(|f| f.to_ascii_lowercase()).collect();
-        let _ = writeln!(out, "        + add IMAP flags: {}", shown.join(" "));
+    if flags.is_empty() {
+        return;
     }
+    let lower: Vec<String> = flags.iter().map(|f| f.to_ascii_lowercase()).collect();
+    let mut shown: Vec<String> =
+        SYSTEM_FLAGS.iter().filter(|s| lower.iter().any(|f| f == *s)).map(|s| (*s).to_owned()).collect();
+    shown.extend(flags.iter().filter(|f| !f.starts_with('\\')).cloned());
+    let _ = writeln!(out, "        + add IMAP flags: {}", shown.join(" "));
+}
+
+fn notify_lines(out: &mut String, n: &super::NotifyAction) {
+    let (scheme, rest) = n.method.split_once(':').unwrap_or((n.method.as_str(), ""));
+    let _ = writeln!(out, " * send notification with method '{scheme}:':");
+    let _ = writeln!(out, "    => importance   : {}", n.importance.as_deref().unwrap_or("2"));
+    if let Some(f) = &n.from {
+        let _ = writeln!(out, "    => from         : {f}");
+    }
+    if let Some(m) = &n.message {
+        let _ = writeln!(out, "    => subject      : {m}");
+    }
+    out.push_str("    => recipients   :\n");
+    let to = rest.split('?').next().unwrap_or("");
+    for r in to.split(',').filter(|r| !r.is_empty()) {
+        let _ = writeln!(out, "       + To: {r}");
+    }
+    out.push('\n');
 }
 
 fn action_lines(out: &mut String, a: &Action, default_mailbox: &str) {
@@ -50,9 +75,7 @@ fn action_lines(out: &mut String, a: &Action, default_mailbox: &str) {
             let _ =
                 writeln!(out, "\nSTART MESSAGE\n{}\nEND MESSAGE", v.reason.trim_end_matches('\n'));
         }
-        Action::Notify(n) => {
-            let _ = writeln!(out, " * send notification with method '{}':", n.method);
-        }
+        Action::Notify(n) => notify_lines(out, n),
     }
 }
 

@@ -216,13 +216,14 @@ impl<'a> Builder<'a> {
 
     /// Checks that required extensions have the companions they need.
     fn check_requirements(&mut self) {
-        let rules: [(&str, &str); 2] = [("foreverypart", "extracttext"), ("variables", "extracttext")];
+        let rules: [(&str, &str); 2] =
+            [("foreverypart", "extracttext"), ("variables", "extracttext")];
         for (needed, ext) in rules {
-            if let Some(&pos) = self.required_at.get(ext) {
-                if !self.required.contains(needed) {
-                    let msg = format!("{ext} extension cannot be used without {needed} extension");
-                    self.error(pos, msg);
-                }
+            if let Some(&pos) = self.required_at.get(ext)
+                && !self.required.contains(needed)
+            {
+                let msg = format!("{ext} extension cannot be used without {needed} extension");
+                self.error(pos, msg);
             }
         }
     }
@@ -279,7 +280,9 @@ impl<'a> Builder<'a> {
                 if is_loop {
                     if self.loops.len() >= crate::extensions::MAX_LOOP_NESTING {
                         let max = crate::extensions::MAX_LOOP_NESTING;
-                        let msg = format!("the nested foreverypart loop exceeds the nesting limit (<= {max} levels)");
+                        let msg = format!(
+                            "the nested foreverypart loop exceeds the nesting limit (<= {max} levels)"
+                        );
                         self.error(node.pos, msg);
                     }
                     self.loops.push(crate::extensions::loop_name(&node.args));
