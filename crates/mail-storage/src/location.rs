@@ -11,7 +11,7 @@ use crate::error::{ErrorKind, StorageError};
 pub enum Driver {
     /// Maildir (with the Maildir++ or fs layout).
     Maildir,
-    /// mbox (parsed, not yet writable by this crate).
+    /// mbox: one file per mailbox, INBOX usually in `/var/mail` (see `mbox`).
     Mbox,
 }
 
@@ -55,6 +55,9 @@ pub struct MailLocation {
     /// `SUBSCRIPTIONS=`: the subscriptions file name (default `subscriptions`).
     pub subscriptions_file: String,
 }
+
+/// The subscriptions file name of mbox storage (observed with 2.3.19).
+const MBOX_SUBSCRIPTIONS_FILE: &str = ".subscriptions";
 
 /// Options Dovecot accepts that do not change how this crate writes mail.
 const IGNORED_OPTIONS: &[&str] = &[
@@ -103,9 +106,13 @@ impl MailLocation {
             inbox: None,
             control: None,
             index: None,
-            layout: Layout::MaildirPlusPlus,
+            // mbox-storage.c: mbox defaults to LAYOUT=fs and `.subscriptions`.
+            layout: if driver == Driver::Mbox { Layout::Fs } else { Layout::MaildirPlusPlus },
             utf8: false,
-            subscriptions_file: dovecot_index::subscriptions::SUBSCRIPTIONS_FILE.to_owned(),
+            subscriptions_file: match driver {
+                Driver::Mbox => MBOX_SUBSCRIPTIONS_FILE.to_owned(),
+                Driver::Maildir => dovecot_index::subscriptions::SUBSCRIPTIONS_FILE.to_owned(),
+            },
         };
         for option in &parts[1..] {
             loc.apply_option(option, home)?;
@@ -138,7 +145,7 @@ impl MailLocation {
         Ok(())
     }
 
-    /// Where INBOX lives.
+    /// Where INBOX lives (Maildir: a directory; mbox: a file).
     pub fn inbox_dir(&self) -> &Path {
         self.inbox.as_deref().unwrap_or(&self.root)
     }
@@ -235,6 +242,18 @@ mod tests {
         assert_eq!(loc.index.as_deref(), Some(Path::new("/home/u/idx")));
         assert_eq!(loc.layout, Layout::Fs);
         assert!(loc.utf8);
+    }
+
+    #[test]
+    fn mbox_defaults() {
+        let loc = MailLocation::parse("mbox:~/mail:INBOX=/var/mail/u", Some(Path::new("/h")))
+            .unwrap();
+        assert_eq!(loc.driver, Driver::Mbox);
+        assert_eq!(loc.root, Path::new("/h/mail"));
+        assert_eq!(loc.inbox_dir(), Path::new("/var/mail/u"));
+        assert_eq!((loc.layout, loc.subscriptions_file.as_str()), (Layout::Fs, ".subscriptions"));
+        let loc = MailLocation::parse("mbox:/m:LAYOUT=maildir++", None).unwrap();
+        assert_eq!(loc.layout, Layout::MaildirPlusPlus);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Storage settings that come from `dovecot.conf` (resolved by the caller).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// `mail_fsync`.
@@ -35,6 +36,52 @@ pub struct StorageSettings {
     pub copy_with_hardlinks: bool,
     /// `mail_max_keyword_length` (default 50): longer keywords are not stored.
     pub max_keyword_length: usize,
+    /// `mbox_write_locks`: every method is taken, in this order, before appending to an mbox
+    /// (upstream default `dotlock fcntl`; Debian's package ships `fcntl dotlock`).
+    pub mbox_write_locks: Vec<MboxLockMethod>,
+    /// `mbox_lock_timeout` (default 5 min): bound on taking all mbox write locks; reaching it
+    /// is a temporary error.
+    pub mbox_lock_timeout: Duration,
+    /// `mbox_dotlock_change_timeout` (default 2 min): an mbox dotlock is broken as stale when
+    /// neither it nor the mbox changed for this long.
+    pub mbox_dotlock_change_timeout: Duration,
+    /// `mail_temp_dir` (default `/tmp`): where incoming mail may be staged when the INBOX is
+    /// an mbox (there is no Maildir `tmp/` to stage into).
+    pub temp_dir: PathBuf,
+}
+
+/// One entry of `mbox_write_locks` (mbox.md §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MboxLockMethod {
+    /// `dotlock`: `<mbox>.lock` created with the dotlock protocol.
+    Dotlock,
+    /// `dotlock_try`: as `dotlock`, but skipped when the lock file cannot be created because
+    /// of missing permission or a full disk.
+    DotlockTry,
+    /// `fcntl`: a POSIX write lock on the whole file (taken as an open-file-description lock
+    /// on Linux, which conflicts with Dovecot's `F_SETLKW` and also separates our threads).
+    Fcntl,
+    /// `flock`: `flock(LOCK_EX)`.
+    Flock,
+    /// `lockf`: on Linux the same kernel lock as `fcntl`, so it is taken like `fcntl`.
+    Lockf,
+}
+
+impl MboxLockMethod {
+    /// Dovecot's upstream `mbox_write_locks` default: `dotlock fcntl`.
+    pub const DEFAULT_WRITE_LOCKS: [MboxLockMethod; 2] =
+        [MboxLockMethod::Dotlock, MboxLockMethod::Fcntl];
+
+    /// The setting word (`dotlock`, `dotlock_try`, `fcntl`, `flock`, `lockf`).
+    pub fn name(self) -> &'static str {
+        match self {
+            MboxLockMethod::Dotlock => "dotlock",
+            MboxLockMethod::DotlockTry => "dotlock_try",
+            MboxLockMethod::Fcntl => "fcntl",
+            MboxLockMethod::Flock => "flock",
+            MboxLockMethod::Lockf => "lockf",
+        }
+    }
 }
 
 impl Default for StorageSettings {
@@ -45,6 +92,10 @@ impl Default for StorageSettings {
             dotlock_timeout: Duration::from_secs(122),
             copy_with_hardlinks: true,
             max_keyword_length: 50,
+            mbox_write_locks: MboxLockMethod::DEFAULT_WRITE_LOCKS.to_vec(),
+            mbox_lock_timeout: Duration::from_secs(300),
+            mbox_dotlock_change_timeout: Duration::from_secs(120),
+            temp_dir: PathBuf::from("/tmp"),
         }
     }
 }

@@ -414,7 +414,8 @@ pub fn build_vacation_reply(r: &VacationReply<'_>) -> Vec<u8> {
     out.push_str(&fold_header("X-Sieve", r.x_sieve));
     out.push_str(&fold_header("Message-ID", r.message_id));
     out.push_str(&fold_header("Date", &rfc5322_date(&r.now)));
-    out.push_str(&fold_header("From", r.from));
+    // Observed: `From` (a `:from` with 8-bit text) is RFC 2047 encoded, `To` is not.
+    out.push_str(&fold_header("From", &header_encode(r.from)));
     out.push_str(&fold_header("To", r.to));
     out.push_str(&fold_header("Subject", &header_encode(r.subject)));
     if let Some(id) = &msgid {

@@ -152,7 +152,10 @@ fn vacation_parameters_and_handle() {
         &mut TestHost::default(),
     )
     .unwrap_err();
-    assert_eq!(e.message, "duplicate vacation action not allowed");
+    assert_eq!(
+        e.message,
+        "duplicate vacation action not allowed (previously triggered one was here: test: line 1)"
+    );
     let e = errors("require \"vacation\"; vacation :from \"Error\" \"x\";");
     assert_eq!(
         e[0],

@@ -30,6 +30,8 @@ mod reject;
 mod relational;
 mod spamtest;
 mod subaddress;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
 mod vacation;
 mod variables;
 

@@ -27,8 +27,10 @@ impl Machine<'_> {
             }
             OpKind::Redirect { address, copy } => {
                 let raw = self.eval(address);
-                let address = crate::address::parse_single(&raw).map_err(|e| {
-                    self.failure(format!("specified redirect address '{raw}' is invalid: {e}"))
+                // Pigeonhole reports this one without a script position.
+                let address = crate::address::parse_single(&raw).map_err(|e| RuntimeError {
+                    line: 0,
+                    ..self.failure(format!("specified redirect address '{raw}' is invalid: {e}"))
                 })?;
                 self.add_action(Action::Redirect { address, copy: *copy })
             }

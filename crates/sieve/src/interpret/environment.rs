@@ -86,6 +86,12 @@ pub trait ScriptEnvironment {
     fn default_mailbox(&self) -> String {
         "INBOX".into()
     }
+
+    /// The host itself, so host-provided commands (e.g. the testsuite's) can reach its state
+    /// by downcasting.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
 }
 
 /// An environment answering with the defaults only (for tests and dry runs).

@@ -168,6 +168,13 @@ impl Machine<'_> {
         self.match_values.clear();
     }
 
+    /// Runs a block of commands (for host-provided block commands such as the testsuite's
+    /// `test`); returns true when the script should stop (`stop`, or `return` at the top).
+    pub fn run_block(&mut self, block: &[Op]) -> Result<bool, RuntimeError> {
+        let flow = self.exec_block(block)?;
+        Ok(matches!(flow, Flow::Stop | Flow::Return))
+    }
+
     /// The actions collected so far.
     pub fn result(&self) -> &SieveResult {
         &self.result.result

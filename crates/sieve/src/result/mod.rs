@@ -161,7 +161,11 @@ impl ResultBuilder {
     pub fn add(&mut self, action: Action, src: ActionSource) -> Result<(), RuntimeError> {
         let err =
             |msg: String| RuntimeError { line: src.line, class: ErrorClass::Failure, message: msg };
-        self.check_conflicts(&action, &src).map_err(err)?;
+        self.check_conflicts(&action, &src).map_err(|(line, message)| RuntimeError {
+            line,
+            class: ErrorClass::Failure,
+            message,
+        })?;
         if self.merge(&action) {
             return Ok(());
         }
@@ -188,22 +192,26 @@ impl ResultBuilder {
         Ok(())
     }
 
-    fn check_conflicts(&self, new: &Action, src: &ActionSource) -> Result<(), String> {
+    /// Pigeonhole's conflict rules; the error carries the line of the reject involved.
+    fn check_conflicts(&self, new: &Action, src: &ActionSource) -> Result<(), (u32, String)> {
         for (old, osrc) in self.result.actions.iter().zip(&self.result.sources) {
-            let (rej, other, other_src) = match (old, new) {
-                (Action::Reject { .. }, Action::Reject { .. }) => {
-                    return Err("duplicate reject/ereject action not allowed".into());
-                }
-                (Action::Vacation(_), Action::Vacation(_)) => {
-                    return Err("duplicate vacation action not allowed".into());
-                }
-                (Action::Reject { .. }, o) => (true, o, src),
-                (o, Action::Reject { .. }) => (true, o, osrc),
-                _ => (false, old, osrc),
+            let dup = match (old, new) {
+                (Action::Reject { .. }, Action::Reject { .. }) => Some("reject/ereject"),
+                (Action::Vacation(_), Action::Vacation(_)) => Some("vacation"),
+                _ => None,
             };
-            if !rej {
-                continue;
+            if let Some(kind) = dup {
+                let msg = format!(
+                    "duplicate {kind} action not allowed (previously triggered one was here: {}: line {})",
+                    osrc.script, osrc.line
+                );
+                return Err((src.line, msg));
             }
+            let (other, other_src, reject_line) = match (old, new) {
+                (Action::Reject { .. }, o) => (o, src, osrc.line),
+                (o, Action::Reject { .. }) => (o, osrc, src.line),
+                _ => continue,
+            };
             let what = if other.delivers() {
                 "tries to deliver the message"
             } else if matches!(other, Action::Vacation(_)) {
@@ -211,12 +219,13 @@ impl ResultBuilder {
             } else {
                 continue;
             };
-            return Err(format!(
+            let msg = format!(
                 "reject/ereject action conflicts with other action: the {} action ({}: line {}) {what}",
                 other.name(),
                 other_src.script,
                 other_src.line
-            ));
+            );
+            return Err((reject_line, msg));
         }
         Ok(())
     }
