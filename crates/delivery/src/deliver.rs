@@ -18,6 +18,10 @@ use crate::message::IncomingMessage;
 pub trait DeliveryLog {
     /// Write one Info line. An error here is fatal for the delivery (Dovecot exits 75).
     fn info(&mut self, line: &str) -> std::io::Result<()>;
+    /// Write one Error line (script failures, send failures).
+    fn error(&mut self, line: &str) -> std::io::Result<()> {
+        self.info(line)
+    }
 }
 
 /// Everything the delivery core needs besides the storage.
@@ -52,9 +56,12 @@ pub enum DeliveryError {
     /// The last storage attempt failed.
     #[error("{0}")]
     Storage(#[from] StorageError),
-    /// A log line could not be written.
+    /// A log line could not be written (or the message could not be read back).
     #[error("Failed to write log: {0}")]
     Log(#[from] std::io::Error),
+    /// A temporary failure outside storage (Sieve, sending): retry later.
+    #[error("{0}")]
+    Temporary(String),
 }
 
 impl Classify for DeliveryError {
@@ -68,7 +75,7 @@ impl Classify for DeliveryError {
     fn public_reason(&self) -> String {
         match self {
             DeliveryError::Storage(e) => e.public_message(),
-            DeliveryError::Log(_) => {
+            DeliveryError::Log(_) | DeliveryError::Temporary(_) => {
                 "Internal error occurred. Refer to server log for more information.".into()
             }
         }

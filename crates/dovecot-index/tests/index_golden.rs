@@ -5,8 +5,8 @@
 use dovecot_index::index::index_cache::{CacheFieldHeader, parse_record, read_cache};
 use dovecot_index::index::index_log::{LogHeader, LogRecord, RawRecord, kind, split_records};
 use dovecot_index::index::{
-    AppendPlan, IndexHeader, CacheWrite, IndexState, IndexUpdate, LogWrite, MaildirHeader, MessageSummary,
-    ReadAt, plan::PlanOptions, plan_append,
+    AppendPlan, CacheWrite, IndexHeader, IndexState, IndexUpdate, LogWrite, MaildirHeader,
+    MessageSummary, ReadAt, plan::PlanOptions, plan_append,
 };
 use std::path::{Path, PathBuf};
 
@@ -62,8 +62,12 @@ fn log_reader_matches_doveadm_dump() {
         for rec in split_records(&log[40..], 40).unwrap() {
             let modseq = state.apply(&rec).unwrap();
             let ext = if rec.is_external() { " (ext)" } else { "" };
-            let mut line =
-                format!("record: offset={}, type={}{ext}, size={}", rec.offset, kind_name(&rec), rec.size());
+            let mut line = format!(
+                "record: offset={}, type={}{ext}, size={}",
+                rec.offset,
+                kind_name(&rec),
+                rec.size()
+            );
             if let Some(m) = modseq {
                 line.push_str(&format!(", modseq={m}"));
             }
@@ -147,7 +151,9 @@ fn index_state_matches_doveadm_index_dump() {
 
 #[test]
 fn cache_reader_matches_doveadm_dump() {
-    for (name, dump_file) in [("lda-inbox", "dovecot.index.dump"), ("lda-variety", "cache-records.dump")] {
+    for (name, dump_file) in
+        [("lda-inbox", "dovecot.index.dump"), ("lda-variety", "cache-records.dump")]
+    {
         let cache = read(name, "dovecot.index.cache");
         let dump = text(name, dump_file);
         let (hdr, fields) = read_cache(&cache).unwrap();
@@ -170,12 +176,15 @@ fn cache_reader_matches_doveadm_dump() {
             assert_eq!(prev, 0);
             let total = u32::from_le_bytes(cache[offset as usize + 4..][..4].try_into().unwrap());
             assert_eq!(total.to_string(), size);
-            let names: Vec<&str> = recs.iter().map(|r| fields.fields[r.field as usize].name.as_str()).collect();
+            let names: Vec<&str> =
+                recs.iter().map(|r| fields.fields[r.field as usize].name.as_str()).collect();
             let after = dump.split(line).nth(1).unwrap();
             let listed: Vec<&str> = after
                 .lines()
                 .skip(1)
-                .take_while(|l| l.starts_with("    - ") || l.starts_with(' ') || !l.contains("RECORD"))
+                .take_while(|l| {
+                    l.starts_with("    - ") || l.starts_with(' ') || !l.contains("RECORD")
+                })
                 .filter_map(|l| l.strip_prefix("    - ").and_then(|l| l.split(':').next()))
                 .take(names.len())
                 .collect();
@@ -314,7 +323,11 @@ fn planner_reproduces_dovecot_lda_byte_for_byte() {
     for d in deliveries(&golden_log) {
         let msg = message(name, d.uid);
         let u = update(&d, &msg, indexid);
-        let (l, c) = if log.is_empty() { (None, None) } else { (Some(&log as &dyn ReadAt), Some(&cache as &dyn ReadAt)) };
+        let (l, c) = if log.is_empty() {
+            (None, None)
+        } else {
+            (Some(&log as &dyn ReadAt), Some(&cache as &dyn ReadAt))
+        };
         let plan = plan_append(None, l, c, &u, &PlanOptions::default()).unwrap();
         apply(&plan, &mut log, &mut cache);
         assert_eq!(log.len() as u64, d.save_end, "log size after uid {}", d.uid);
@@ -381,7 +394,13 @@ fn planner_matches_lda_cache_fields_for_varied_messages() {
         } else {
             cache[16..20].copy_from_slice(&(d.uid - 1).to_le_bytes());
             let c: &dyn ReadAt = &cache;
-            plan_append(None, Some(&log as &dyn ReadAt), Some(c), &update(&d, &msg, indexid), &PlanOptions::default())
+            plan_append(
+                None,
+                Some(&log as &dyn ReadAt),
+                Some(c),
+                &update(&d, &msg, indexid),
+                &PlanOptions::default(),
+            )
         }
         .unwrap();
         let record = match plan.cache.as_ref().unwrap() {
@@ -392,7 +411,11 @@ fn planner_matches_lda_cache_fields_for_varied_messages() {
         let (_, theirs) = parse_record(&fh, &golden_cache[off..], off as u32).unwrap();
         for f in &theirs {
             match ours.iter().find(|o| o.field == f.field) {
-                Some(o) => assert_eq!(o.data, f.data, "uid {} field {}", d.uid, fh.fields[f.field as usize].name),
+                Some(o) => assert_eq!(
+                    o.data, f.data,
+                    "uid {} field {}",
+                    d.uid, fh.fields[f.field as usize].name
+                ),
                 None => left_out.push((d.uid, fh.fields[f.field as usize].name.clone())),
             }
         }

@@ -4,14 +4,16 @@
 use dovecot_index::index::index_cache::read_cache;
 use dovecot_index::index::index_log::{LogHeader, split_records};
 use dovecot_index::index::{
-    CacheWrite, IndexError, IndexHeader, IndexState, IndexUpdate, LogWrite, MaildirHeader,
-    ReadAt, plan::PlanOptions, plan_append,
+    CacheWrite, IndexError, IndexHeader, IndexState, IndexUpdate, LogWrite, MaildirHeader, ReadAt,
+    plan::PlanOptions, plan_append,
 };
 use std::path::Path;
 
 fn golden(name: &str, file: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/index").join(name).join(file))
-        .expect("golden file")
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/index").join(name).join(file),
+    )
+    .expect("golden file")
 }
 
 fn update(uid: u32, msg: &[u8]) -> IndexUpdate<'_> {
@@ -21,7 +23,12 @@ fn update(uid: u32, msg: &[u8]) -> IndexUpdate<'_> {
         flags: 0,
         keywords: vec!["Work".to_owned()],
         message: msg,
-        maildir: MaildirHeader::after_delivery(None, 1_795_700_000, Some((1_795_700_000, 5)), (1, 2, 3)),
+        maildir: MaildirHeader::after_delivery(
+            None,
+            1_795_700_000,
+            Some((1_795_700_000, 5)),
+            (1, 2, 3),
+        ),
         uidlist_before: None,
         now: 1_795_700_000,
         day_start: 1_795_651_200,
@@ -34,7 +41,8 @@ fn update(uid: u32, msg: &[u8]) -> IndexUpdate<'_> {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 =
+            self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
 }
@@ -109,12 +117,20 @@ fn planned_updates_read_back() {
         let mut u = update(uid, msg);
         u.flags = (uid % 16) as u8;
         u.day_start += (uid / 10) * 86_400;
-        let plan = plan_append(None, Some(&log as &dyn ReadAt), Some(&cache as &dyn ReadAt), &u, &PlanOptions::default())
-            .unwrap();
+        let plan = plan_append(
+            None,
+            Some(&log as &dyn ReadAt),
+            Some(&cache as &dyn ReadAt),
+            &u,
+            &PlanOptions::default(),
+        )
+        .unwrap();
         let LogWrite::Append { expected_size, bytes } = plan.log else { panic!("append") };
         assert_eq!(expected_size, log.len() as u64);
         log.extend(bytes);
-        let Some(CacheWrite::Append { expected_size, record, header }) = plan.cache else { panic!("cache") };
+        let Some(CacheWrite::Append { expected_size, record, header }) = plan.cache else {
+            panic!("cache")
+        };
         assert_eq!(expected_size, cache.len() as u64);
         cache.extend(record);
         cache[..32].copy_from_slice(&header);
@@ -134,7 +150,13 @@ fn inconsistent_states_are_refused() {
     let cache = golden("lda-inbox", "dovecot.index.cache");
     let msg = b"Subject: x\n\n";
     let plan = |u: &IndexUpdate<'_>, log: &[u8]| {
-        plan_append(None, Some(&log as &dyn ReadAt), Some(&cache as &dyn ReadAt), u, &PlanOptions::default())
+        plan_append(
+            None,
+            Some(&log as &dyn ReadAt),
+            Some(&cache as &dyn ReadAt),
+            u,
+            &PlanOptions::default(),
+        )
     };
     assert!(plan(&update(6, msg), &log).is_ok());
     // UID not next in the index, and a different UIDVALIDITY.

@@ -11,6 +11,7 @@ mod identity;
 mod logging;
 mod privileges;
 mod run_deliver;
+mod run_sieve;
 
 use std::process::ExitCode;
 

@@ -22,6 +22,7 @@ use crate::exit_status::{ExitStatus, exit_status};
 use crate::identity::{FoundUser, invoking_user, lookup_user};
 use crate::logging::{Level, LogSettings, Logger};
 use crate::privileges::{ValidIds, check_ids, check_setuid_root, switch_to_user};
+use crate::run_sieve::{SieveEnvelope, sieve_sender, try_sieve};
 
 /// A failure that ends the delivery.
 #[derive(Debug)]
@@ -121,7 +122,28 @@ fn deliver_main(argv0: &str, cli: &DeliverArgs, logger: &mut Option<Logger>) -> 
     let message = read_message(&user, message_path)?;
     let facts = message_facts(&config, &identity, &envelope, &message);
     log_destination(log, &envelope, &facts)?;
-    deliver_message(cli, &config, &user, &message, &facts, started, log)
+    let sieve_envelope = SieveEnvelope {
+        sender: sieve_sender(
+            envelope.sender.as_ref().map(|s| s.as_ref().map(ToString::to_string)),
+            &message,
+        ),
+        final_recipient: envelope
+            .final_recipient
+            .as_ref()
+            .map_or_else(|| facts.to_envelope.clone(), ToString::to_string),
+        original_recipient: facts.to_envelope.clone(),
+    };
+    let ctx = Ctx { cli, config: &config, identity: &identity, user: &user, envelope: &sieve_envelope };
+    deliver_message(&ctx, &message, &facts, started, log)
+}
+
+/// What the final step needs, gathered.
+struct Ctx<'a> {
+    cli: &'a DeliverArgs,
+    config: &'a Config,
+    identity: &'a UserIdentity,
+    user: &'a MailUser,
+    envelope: &'a SieveEnvelope,
 }
 
 fn load_config(cli: &DeliverArgs) -> Result<Config, Fatal> {
@@ -383,17 +405,20 @@ impl DeliveryLog for LogAdapter<'_> {
     fn info(&mut self, line: &str) -> std::io::Result<()> {
         self.0.log(Level::Info, line)
     }
+
+    fn error(&mut self, line: &str) -> std::io::Result<()> {
+        self.0.log(Level::Error, line)
+    }
 }
 
 fn deliver_message(
-    cli: &DeliverArgs,
-    config: &Config,
-    user: &MailUser,
+    ctx: &Ctx<'_>,
     message: &IncomingMessage,
     facts: &MessageFacts,
     started: Instant,
     logger: &mut Logger,
 ) -> Result<(), Fatal> {
+    let (cli, config, user) = (ctx.cli, ctx.config, ctx.user);
     let s = &config.settings().lda;
     let request = DeliveryRequest {
         message,
@@ -404,7 +429,12 @@ fn deliver_message(
         log_format: &s.deliver_log_format,
         started,
     };
-    match delivery::deliver(user, &request, &mut LogAdapter(logger)) {
+    let mut log = LogAdapter(logger);
+    let handled = try_sieve(config, ctx.identity, user, &request, ctx.envelope, cli.reject_to_stderr, &mut log)?;
+    if handled {
+        return Ok(());
+    }
+    match delivery::deliver(user, &request, &mut log) {
         Ok(_) => Ok(()),
         Err(err) => {
             let mut class = err.failure_class();

@@ -98,6 +98,15 @@ impl StorageError {
             .with_mailbox(vname)
     }
 
+    /// Replaces the log text; for temporary errors the public text too, since Dovecot shows
+    /// the internal error text for them.
+    pub(crate) fn set_detail(&mut self, detail: String) {
+        if self.kind == ErrorKind::Temp {
+            self.reason = detail.clone();
+        }
+        self.detail = detail;
+    }
+
     /// Attaches the mailbox name.
     pub fn with_mailbox(mut self, vname: &str) -> StorageError {
         self.mailbox = Some(vname.to_owned());

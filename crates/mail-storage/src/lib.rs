@@ -1,5 +1,5 @@
-//! Mail storage for letterbox: delivers messages into Maildir exactly as Dovecot 2.3's
-//! `dovecot-lda` leaves them on disk, so Dovecot's IMAP sees no difference.
+//! Mail storage for letterbox: delivers messages into Maildir and mbox exactly as Dovecot
+//! 2.3's `dovecot-lda` leaves them on disk, so Dovecot's IMAP sees no difference.
 //!
 //! It parses `mail_location` ([`MailLocation`]), resolves namespaces and mailbox names
 //! (Maildir++ `.a.b` and `LAYOUT=fs`, modified UTF-7, Dovecot's validation texts), creates
@@ -12,18 +12,26 @@
 //! (`mailbox_verify_name`) and src/lib-storage/list/, using file formats from the
 //! `dovecot-index` crate; no code is taken from Dovecot.
 //!
+//! mbox ([`mbox`], mirroring src/lib-storage/index/mbox/mbox-save.c, mbox-lock.c and
+//! src/lib-mail/mbox-from.c) appends under the `mbox_write_locks` (dotlock, fcntl, flock)
+//! with Dovecot's From_ line and status headers, and cuts the file back on any error; it
+//! reads only the file's first and last bytes, so its cost is independent of the mbox size.
+//! The drivers are chosen in one place, the `driver` module.
+//!
 //! Deliberately not done here: `dovecot.index*` files (the index-log writer adds them),
-//! mbox writing (an mbox location opens with a temporary error), quota, the
+//! mbox `X-UID`/`X-IMAPbase` headers (Dovecot assigns UIDs at its next sync), quota, the
 //! `mailboxes.lock`/`dovecot.list.index*`/`dovecot.mailbox.log` side files (Dovecot rebuilds
 //! or ignores them), and tmp/ cleanup. Where letterbox is better than Dovecot: a save waits
 //! (bounded) for the uidlist lock instead of leaving the message without a UID, and finding
 //! the next UID reads only the uidlist's header and tail. The library never prints or exits.
 
+mod driver;
 mod error;
 mod location;
 mod mailbox;
 pub mod mailbox_name;
 pub mod maildir;
+pub mod mbox;
 mod namespace;
 mod settings;
 mod user;
@@ -32,5 +40,5 @@ pub use error::{ErrorKind, StorageError};
 pub use location::{Driver, Layout, MailLocation};
 pub use mailbox::{MailFlags, Mailbox, MessageSource, OpenOptions, SaveOptions, SavedMail};
 pub use namespace::{AutoMailbox, AutoMode, NamespaceSpec};
-pub use settings::{FsyncMode, StorageSettings, system_hostname};
+pub use settings::{FsyncMode, MboxLockMethod, StorageSettings, system_hostname};
 pub use user::MailUser;

@@ -2,12 +2,10 @@
 //! came out (path, storage id, UID).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::driver::Store;
 use crate::error::StorageError;
-use crate::maildir::create::Permissions;
-use crate::settings::StorageSettings;
 
 /// How to open a mailbox for saving (the LDA's `lda_mailbox_autocreate`/`-autosubscribe`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,8 +39,13 @@ pub struct SaveOptions {
     /// IMAP keywords (at most 26 reach the file name; longer than `max_keyword_length` or
     /// not valid IMAP atoms are dropped).
     pub keywords: Vec<String>,
-    /// Received date; when given it becomes the file's mtime.
+    /// Received date; when given it becomes the file's mtime (Maildir) or the date of the
+    /// From_ line (mbox); `None` = now.
     pub received: Option<SystemTime>,
+    /// The envelope sender (`-f`, or the input's From_ line), written into the mbox From_
+    /// line; `None` or empty (the null sender) is written as `MAILER-DAEMON`. Maildir
+    /// does not store it.
+    pub envelope_sender: Option<String>,
     /// A forced message GUID (lda-cli.md §6.1): stored as the uidlist record's `G` field.
     pub guid: Option<String>,
 }
@@ -100,14 +103,12 @@ pub(crate) struct MaildirPaths {
     pub control_root: PathBuf,
 }
 
-/// A mailbox opened for saving.
+/// A mailbox opened for saving (Maildir or mbox, see `crate::driver`).
 #[derive(Debug, Clone)]
 pub struct Mailbox {
     pub(crate) vname: String,
     pub(crate) created: bool,
-    pub(crate) paths: MaildirPaths,
-    pub(crate) perms: Permissions,
-    pub(crate) settings: Arc<StorageSettings>,
+    pub(crate) store: Store,
 }
 
 impl Mailbox {
@@ -121,28 +122,29 @@ impl Mailbox {
         self.created
     }
 
-    /// The mailbox directory (holding cur/, new/, tmp/).
+    /// The mailbox directory (Maildir: holding cur/, new/, tmp/) or file (mbox).
     pub fn dir(&self) -> &Path {
-        &self.paths.dir
+        self.store.path()
     }
 
-    /// Where `dovecot-uidlist` and `dovecot-keywords` live.
+    /// Where `dovecot-uidlist` and `dovecot-keywords` live (mbox: its index directory).
     pub fn control_dir(&self) -> &Path {
-        &self.paths.control
+        self.store.control_dir()
     }
 
     /// Where `dovecot.index*` live (for the index-log writer).
     pub fn index_dir(&self) -> &Path {
-        &self.paths.index
+        self.store.index_dir()
     }
 
-    /// Store one message; returns only after it is durable (per FsyncMode), renamed into
-    /// place and listed in the uidlist (unless the lock wait hit its bound).
+    /// Store one message; returns only after it is durable (per FsyncMode). Maildir: renamed
+    /// into place and listed in the uidlist (unless the lock wait hit its bound). mbox:
+    /// appended under the write locks, or the file is cut back to its old size.
     pub fn save(
         &self,
         source: MessageSource<'_>,
         opts: &SaveOptions,
     ) -> Result<SavedMail, StorageError> {
-        crate::maildir::save::save(self, source, opts).map_err(|e| e.with_mailbox(&self.vname))
+        self.store.save(source, opts).map_err(|e| e.with_mailbox(&self.vname))
     }
 }

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use dovecot_index::{Dotlock, DotlockSettings, Subscriptions};
 
+use crate::driver;
 use crate::error::StorageError;
-use crate::location::{Driver, MailLocation};
+use crate::location::MailLocation;
 use crate::mailbox::{Mailbox, OpenOptions};
 use crate::mailbox_name::{mutf7_decode, storage_levels, verify_name};
 use crate::maildir::create::Permissions;
 use crate::maildir::filename::unique_base;
-use crate::maildir::{self, Target};
+use crate::maildir::Target;
 use crate::namespace::{AutoMode, Namespace, NamespaceSpec, Resolved, resolve};
 use crate::settings::StorageSettings;
 
@@ -61,9 +62,6 @@ impl MailUser {
 
     fn open_inner(&self, vname: &str, opts: &OpenOptions) -> Result<Mailbox, StorageError> {
         let (ns, resolved) = resolve(&self.namespaces, vname)?;
-        if ns.location.driver == Driver::Mbox {
-            return Err(StorageError::temp("mbox storage is not supported yet"));
-        }
         let (target, name, levels) = match resolved {
             Resolved::Inbox => (Target::Inbox, "INBOX".to_owned(), vec!["INBOX".to_owned()]),
             Resolved::Folder { name, levels, rel, parents } => {
@@ -73,33 +71,25 @@ impl MailUser {
         let auto = ns.auto_mode(&name);
         let autocreate = opts.autocreate || auto != AutoMode::No;
         let autosubscribe = opts.autosubscribe || auto == AutoMode::Subscribe;
-        if autocreate
-            && target != Target::Inbox
-            && !maildir::paths_for(&ns.location, &target).dir.exists()
-        {
+        if autocreate && target != Target::Inbox && !driver::exists(&ns.location, &target) {
             // Dovecot's create-time checks (control characters) apply to new mailboxes only.
             verify_name(&name, ns.sep, ns.location.layout, true)?;
         }
-        let opened = maildir::open(&ns.location, &target, autocreate, vname)?;
-        if opened.created && autosubscribe && ns.spec.subscriptions {
+        let (store, created) =
+            driver::open(&ns.location, &target, autocreate, vname, &self.settings)?;
+        if created && autosubscribe && ns.spec.subscriptions {
             let entry = storage_levels(&levels, ns.location.utf8 || target == Target::Inbox);
             self.subscribe(ns, entry)?;
         }
-        Ok(Mailbox {
-            vname: vname.to_owned(),
-            created: opened.created,
-            paths: opened.paths,
-            perms: opened.perms,
-            settings: Arc::clone(&self.settings),
-        })
+        Ok(Mailbox { vname: vname.to_owned(), created, store })
     }
 
-    /// Directory on the INBOX's filesystem (INBOX's Maildir `tmp/`, creating INBOX as Dovecot
-    /// would) where the delivery core may stage the incoming message so that saves can
-    /// hard-link it instead of copying.
+    /// Directory where the delivery core may stage the incoming message (opening INBOX, and
+    /// so creating it as Dovecot would): INBOX's Maildir `tmp/`, on the same filesystem so
+    /// that saves can hard-link instead of copying; for an mbox INBOX `mail_temp_dir`.
     pub fn staging_dir(&self) -> Result<PathBuf, StorageError> {
         let inbox = self.open_mailbox("INBOX", &OpenOptions::default())?;
-        Ok(maildir::tmp_dir(&inbox.paths))
+        Ok(inbox.store.staging_dir())
     }
 
     /// A Maildir-style unique base name (for staging files too).

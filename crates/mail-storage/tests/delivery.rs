@@ -192,6 +192,7 @@ fn flags_and_keywords_go_to_cur_with_letters() {
         keywords: vec!["$Label1".into(), "Work".into(), "not valid".into()],
         received: None,
         guid: Some("0123456789abcdef0123456789abcdef".into()),
+        envelope_sender: None,
     };
     let saved = inbox.save(MessageSource::Bytes(MSG), &opts).unwrap();
     let name = saved.path.file_name().unwrap().to_str().unwrap().to_owned();
@@ -294,13 +295,6 @@ fn failures_leave_nothing_behind() {
     assert!(tree(&home.path().join("Maildir/tmp")).is_empty());
     assert!(tree(&home.path().join("Maildir/cur")).is_empty());
     assert!(!home.path().join("Maildir/dovecot-uidlist.lock").exists());
-}
-
-#[test]
-fn mbox_location_is_a_temporary_error() {
-    let home = tempfile::tempdir().unwrap();
-    let user = user_at("mbox:~/mail", home.path());
-    assert!(user.open_mailbox("INBOX", &OpenOptions::default()).unwrap_err().is_temporary());
 }
 
 #[test]

@@ -50,15 +50,14 @@ fn push_replacing_controls(out: &mut String, s: &str) {
     out.extend(s.chars().map(|c| if (c as u32) < 0x20 { '?' } else { c }));
 }
 
-/// Pigeonhole's subject sanitising: control characters and invalid UTF-8 become U+FFFD, and a
+/// Pigeonhole's subject sanitising: C0 control characters and invalid UTF-8 become U+FFFD, and a
 /// text longer than `max_codepoints` characters is cut so that, with a final `…`, it is exactly
 /// `max_codepoints` long. `max_codepoints == 0` means no limit.
 pub fn sanitize_utf8_codepoints(input: &[u8], max_codepoints: usize) -> String {
     let lossy = String::from_utf8_lossy(input);
-    let clean: String = lossy
-        .chars()
-        .map(|c| if c.is_control() && c != '\u{7f}' { '\u{fffd}' } else { c })
-        .collect();
+    // Only C0 controls are replaced: DEL and C1 controls stay (observed: U+007F, U+0085 kept).
+    let clean: String =
+        lossy.chars().map(|c| if (c as u32) < 0x20 { '\u{fffd}' } else { c }).collect();
     if max_codepoints == 0 || clean.chars().count() <= max_codepoints {
         return clean;
     }
@@ -420,6 +419,10 @@ mod tests {
     #[test]
     fn utf8_codepoint_sanitize_and_cut() {
         assert_eq!(sanitize_utf8_codepoints(b"a\x01b\xff", 0), "a\u{fffd}b\u{fffd}");
+        assert_eq!(
+            sanitize_utf8_codepoints("\u{7f}\u{85}\t".as_bytes(), 0),
+            "\u{7f}\u{85}\u{fffd}"
+        );
         assert_eq!(sanitize_utf8_codepoints(b"abcdef", 4), "abc\u{2026}");
         assert_eq!(sanitize_utf8_codepoints(b"abcd", 4), "abcd");
     }

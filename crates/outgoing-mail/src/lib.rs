@@ -13,8 +13,12 @@
 //! * [`sendmail`]: `sendmail -i -f <sender> -- <rcpt>` with timeout, as
 //!   dovecot/core@2.3.19.1 `src/lib-smtp/smtp-submit.c` runs it.
 //!
-//! Deliberately *not* here: the duplicate database (`.dovecot.lda-dupes`), deciding which Sieve
-//! actions run, logging, and the SMTP client for `submission_host` (returns
+//! The ids Pigeonhole records in the duplicate database for a vacation reply or a redirect are
+//! computed here too ([`vacation_reply::vacation_duplicate_id`],
+//! [`redirect::redirect_duplicate_id`]); the database itself is not.
+//!
+//! Deliberately *not* here: the duplicate database file (`.dovecot.lda-dupes`), deciding which
+//! Sieve actions run, logging, and the SMTP client for `submission_host` (returns
 //! [`sendmail::SendError::SubmissionHostNotSupported`]). Every builder is a pure function of its
 //! inputs (time, Message-ID, boundary and host names are passed in), so golden tests can compare
 //! them with mails captured from the real Dovecot. This crate never prints and never exits.
@@ -23,6 +27,7 @@ pub mod address;
 pub mod dsn;
 pub mod encode;
 pub mod header;
+pub mod md5;
 pub mod mdn;
 pub mod message_id;
 pub mod redirect;

@@ -1,8 +1,8 @@
 //! Message-IDs and MIME boundaries of the mails Dovecot and Pigeonhole compose.
 //!
 //! Observed with Dovecot 2.3.19 / Pigeonhole 0.5.19: the LDA's rejection mails use
-//! `<dovecot-SEC-USEC-N@HOST>`, Sieve's vacation replies and redirects `<dovecot-sieve-SEC-USEC-N@HOST>`,
-//! where SEC/USEC are the current time, N a per-process counter starting at 0 and HOST the
+//! `<dovecot-SEC-USEC-N@HOST>`, Sieve's vacation replies and redirects
+//! `<dovecot-sieve-SEC-USEC-N@HOST>`, where SEC/USEC are the current time, N a per-process counter starting at 0 and HOST the
 //! *system* host name (not the `hostname` setting). The rejection boundary is `<pid>/<hostname
 //! setting>`. Callers pass these values in so the builders stay deterministic.
 

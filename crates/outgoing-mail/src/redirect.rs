@@ -58,6 +58,29 @@ pub fn is_redirect_loop(original: &[u8], own_addresses: &[&str]) -> bool {
     })
 }
 
+/// The id Pigeonhole records in the duplicate database after a redirect (plain text, not a
+/// digest; read back from `.dovecot.lda-dupes`):
+/// `<msgid>-<original recipient>-<target>-<Resent-Message-ID, else Resent-From>-<List-Id>`.
+/// `msgid` is the parsed first Message-ID, or the one generated for the redirected copy when
+/// the message has none; header values are raw; absent ones are empty.
+pub fn redirect_duplicate_id(
+    original: &[u8],
+    generated_message_id: &str,
+    original_recipient: &str,
+    target: &str,
+) -> String {
+    let headers = HeaderBlock::parse(original);
+    let raw =
+        |name: &str| headers.first_value(name).map(|v| String::from_utf8_lossy(&v).into_owned());
+    let msgid = headers
+        .first_value("Message-ID")
+        .and_then(|v| crate::header::parse_msg_id(&v))
+        .unwrap_or_else(|| generated_message_id.to_owned());
+    let resent = raw("Resent-Message-ID").or_else(|| raw("Resent-From")).unwrap_or_default();
+    let list_id = raw("List-Id").unwrap_or_default();
+    format!("{msgid}-{original_recipient}-{target}-{resent}-{list_id}")
+}
+
 /// The `sieve_redirect_envelope_from` setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedirectEnvelopeFrom {
@@ -223,6 +246,25 @@ mod tests {
         let null = RedirectEnvelope { sender: None, ..env };
         assert_eq!(redirect_envelope_sender(&p("<f@z>"), &null), None);
         assert!(RedirectEnvelopeFrom::parse("f@z").is_err());
+    }
+
+    #[test]
+    fn duplicate_ids_as_read_back_from_the_database() {
+        let t = "carol@example.net";
+        let m1 = b"Message-ID: <r3@x>\nResent-Message-ID: <rs@x>\nResent-From: Res <rf@x>\nList-Id: Some list <l.x>\n\n";
+        assert_eq!(
+            redirect_duplicate_id(m1, "<g@vm>", "orig@example.org", t),
+            "<r3@x>-orig@example.org-carol@example.net-<rs@x>-Some list <l.x>"
+        );
+        let m2 = b"Message-ID:  <r4@x> (c)\nResent-From: Res <rf@x>\n\n";
+        assert_eq!(
+            redirect_duplicate_id(m2, "<g@vm>", "orig@example.org", t),
+            "<r4@x>-orig@example.org-carol@example.net-Res <rf@x>-"
+        );
+        assert_eq!(
+            redirect_duplicate_id(b"Subject: s\n\n", "<dovecot-sieve-1-2-0@vm>", "nobody@mx", t),
+            "<dovecot-sieve-1-2-0@vm>-nobody@mx-carol@example.net--"
+        );
     }
 
     #[test]

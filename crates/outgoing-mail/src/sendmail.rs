@@ -1,13 +1,14 @@
-//! Submitting a mail through `sendmail_path`, as dovecot/core@2.3.19.1 `src/lib-smtp/smtp-submit.c`
-//! does when `submission_host` is empty.
+//! Submitting a mail through `sendmail_path`, as dovecot/core@2.3.19.1
+//! `src/lib-smtp/smtp-submit.c` does when `submission_host` is empty.
 //!
 //! Observed with Dovecot 2.3.19: `sendmail_path = /path -oi` runs `/path -oi -i -f <sender> --
-//! <rcpt>...` (the null sender is the literal `<>`), with the LDA's scrubbed environment, the
-//! message on stdin; exit 0 is success and *every* other outcome (non-zero exit including 64 or
-//! 69, death by signal, exec failure, broken stdin pipe, timeout) is a temporary failure. On
-//! timeout (`submission_timeout`) the child gets SIGTERM. Unlike Dovecot, which lets the child
-//! write to its own stderr, we capture the child's stderr into the error so the caller can log
-//! it; stdout is discarded.
+//! <rcpt>...` (the null sender is the literal `<>`) with the message on stdin and an *empty*
+//! environment (not even `TZ`, `USER` or `HOME` reach it, whatever the LDA had; its working
+//! directory is the LDA's, i.e. the user's home). Exit 0 is success and *every* other outcome
+//! (non-zero exit including 64 or 69, death by signal, exec failure, broken stdin pipe,
+//! timeout) is a temporary failure. On timeout (`submission_timeout`) the child gets SIGTERM.
+//! Unlike Dovecot, which lets the child write to its own stderr, we capture the child's stderr
+//! into the error so the caller can log it; stdout is discarded.
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -114,7 +115,7 @@ impl SendError {
 pub struct Sendmail {
     /// `sendmail_path`: the program followed by leading arguments, separated by spaces.
     pub path: String,
-    /// The child's complete environment (the LDA's scrubbed environment).
+    /// The child's complete environment; empty to do exactly what Dovecot does.
     pub env: Vec<(String, String)>,
     /// `submission_timeout`.
     pub timeout: Duration,

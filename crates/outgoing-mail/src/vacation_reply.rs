@@ -163,6 +163,33 @@ pub fn log_send_failed(sender: &str, send_error: &str) -> String {
     )
 }
 
+/// The vacation handle: `:handle` if given, else reason + (`:subject` or `<default-subject>`) +
+/// (`:from` or `<default-from>`) + `<MIME>`/`<NO-MIME>` (observed).
+pub fn vacation_handle(
+    handle_tag: Option<&str>,
+    reason: &str,
+    subject_tag: Option<&str>,
+    from_tag: Option<&str>,
+    mime: bool,
+) -> String {
+    if let Some(h) = handle_tag {
+        return h.to_owned();
+    }
+    format!(
+        "{reason}{}{}{}",
+        subject_tag.unwrap_or("<default-subject>"),
+        from_tag.unwrap_or("<default-from>"),
+        if mime { "<MIME>" } else { "<NO-MIME>" }
+    )
+}
+
+/// The 16-byte id of the "already replied" record in the duplicate database:
+/// MD5(lower-cased envelope sender + handle), verified against `.dovecot.lda-dupes` written by
+/// Pigeonhole 0.5.19.
+pub fn vacation_duplicate_id(sender: &str, handle: &str) -> [u8; 16] {
+    crate::md5::md5(format!("{}{handle}", sender.to_lowercase()).as_bytes())
+}
+
 /// The outcome of a successful check: who gets the reply and which user address matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyAllowed {

@@ -91,7 +91,7 @@ fn timeout_terminates_the_child_within_bounds() {
     let prog = script(
         dir.path(),
         "slow",
-        &format!("trap 'touch {}; exit 1' TERM\nsleep 30 &\nwait", marker.display()),
+        &format!("trap 'kill $!; touch {}; exit 1' TERM\nsleep 30 &\nwait", marker.display()),
     );
     let mut s = Sendmail::new(prog.display().to_string());
     s.timeout = Duration::from_millis(300);

@@ -24,7 +24,9 @@ pub enum QuotaError {
         reason: String,
     },
     /// A quota root names a backend letterbox does not implement (`dict`, `fs`, …).
-    #[error("quota: setting {setting}: unsupported quota backend {backend:?} (only maildir and count)")]
+    #[error(
+        "quota: setting {setting}: unsupported quota backend {backend:?} (only maildir and count)"
+    )]
     UnsupportedBackend {
         /// The key, e.g. `quota` or `quota2`.
         setting: String,

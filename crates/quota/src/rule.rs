@@ -193,7 +193,8 @@ pub fn parse_rule_limits(s: &str) -> Result<RuleLimits, String> {
     let mut any = false;
     for item in s.split([':', ' ']).filter(|i| !i.is_empty()) {
         any = true;
-        let (name, value) = item.split_once('=').ok_or_else(|| format!("invalid limit {item:?}"))?;
+        let (name, value) =
+            item.split_once('=').ok_or_else(|| format!("invalid limit {item:?}"))?;
         match name {
             "storage" => limits.bytes = Some(parse_limit_value(value, 1024)?),
             "bytes" => limits.bytes = Some(parse_limit_value(value, 1)?),
@@ -212,7 +213,12 @@ impl RuleSet {
     /// (the maildir backend only). Non-fatal remarks (deprecated unsigned relative limits)
     /// are pushed to `notes` for the caller to log. Errors are plain reasons; the settings
     /// reader wraps them with the setting name.
-    pub fn add(&mut self, line: &str, backend_rules: bool, notes: &mut Vec<String>) -> Result<(), String> {
+    pub fn add(
+        &mut self,
+        line: &str,
+        backend_rules: bool,
+        notes: &mut Vec<String>,
+    ) -> Result<(), String> {
         let (mask, rest) = line.split_once(':').ok_or("invalid rule (no ':')")?;
         let is_default = mask == "*" || mask == "?";
         if mask.is_empty() {
@@ -240,6 +246,9 @@ impl RuleSet {
             parse_rule_limits(rest)?
         };
         if is_default {
+            if signed_values(rest) {
+                return Err("the default rule cannot use + or -".to_owned());
+            }
             self.set_default(limits)
         } else {
             warn_unsigned(mask, rest, notes);
@@ -340,6 +349,13 @@ fn absolute_rule_limits(l: Limits) -> RuleLimits {
     RuleLimits { bytes: abs(l.bytes), count: abs(l.count) }
 }
 
+/// True when any `name=value` item of a limit list has a `+`/`-` sign.
+fn signed_values(rest: &str) -> bool {
+    rest.split([':', ' '])
+        .filter_map(|i| i.split_once('=').map(|(_, v)| v))
+        .any(|v| v.starts_with(['+', '-']))
+}
+
 /// Dovecot logs a deprecation warning for a relative rule written without `+`/`-`.
 fn warn_unsigned(mask: &str, rest: &str, notes: &mut Vec<String>) {
     let unsigned = rest
@@ -379,4 +395,192 @@ pub fn wildcard_match(name: &str, mask: &str) -> bool {
         }
     }
     m[mi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(lines: &[&str]) -> RuleSet {
+        let mut r = RuleSet::default();
+        let mut notes = Vec::new();
+        for l in lines {
+            r.add(l, true, &mut notes).unwrap();
+        }
+        r
+    }
+
+    #[test]
+    fn limit_values_and_units() {
+        assert_eq!(parse_limit_value("1G", 1024), Ok(LimitValue::Absolute(1 << 30)));
+        assert_eq!(
+            parse_limit_value("10", 1024),
+            Ok(LimitValue::Absolute(10240)),
+            "storage default KiB"
+        );
+        assert_eq!(parse_limit_value("10", 1), Ok(LimitValue::Absolute(10)));
+        assert_eq!(parse_limit_value("300B", 1024), Ok(LimitValue::Absolute(300)));
+        assert_eq!(parse_limit_value("2k", 1), Ok(LimitValue::Absolute(2048)));
+        assert_eq!(parse_limit_value("3M", 1), Ok(LimitValue::Absolute(3 << 20)));
+        assert_eq!(parse_limit_value("1T", 1), Ok(LimitValue::Absolute(1 << 40)));
+        assert_eq!(parse_limit_value("+100M", 1024), Ok(LimitValue::Absolute(100 << 20)));
+        assert_eq!(parse_limit_value("-5", 1), Ok(LimitValue::Absolute(-5)));
+        assert_eq!(parse_limit_value("+10%%", 1024), Ok(LimitValue::Percent(10)));
+        assert_eq!(parse_limit_value("95%", 1024), Ok(LimitValue::Percent(95)));
+        assert!(parse_limit_value("", 1).is_err());
+        assert!(parse_limit_value("x", 1).is_err());
+        assert!(parse_limit_value("5X", 1).is_err());
+        assert!(parse_limit_value("99999999999999999999", 1).is_err());
+        assert!(parse_limit_value("9999999999T", 1).is_err(), "overflow");
+        assert_eq!(parse_size("10M"), Ok(10 << 20));
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("5%").is_err());
+    }
+
+    #[test]
+    fn default_rules_forced_and_not() {
+        let r = set(&["*:storage=1G:messages=10000"]);
+        assert_eq!(r.default, Limits { bytes: 1 << 30, count: 10000 });
+        assert!(r.default_forced);
+        let r = set(&["?:storage=500M"]);
+        assert!(!r.default_forced);
+        assert_eq!(r.default.bytes, 500 << 20);
+        // Backend limits win only over a non-forced default.
+        let backend = Some(Limits { bytes: 7, count: 0 });
+        assert_eq!(r.effective_default(backend), Limits { bytes: 7, count: 0 });
+        assert_eq!(set(&["*:bytes=9"]).effective_default(backend).bytes, 9);
+        assert_eq!(RuleSet::default().effective_default(backend).bytes, 7);
+        // A later line with the same mask modifies the rule.
+        let r = set(&["*:storage=1M", "*:messages=5"]);
+        assert_eq!(r.default, Limits { bytes: 1 << 20, count: 5 });
+    }
+
+    #[test]
+    fn default_rule_rejects_relative_forms() {
+        let mut r = RuleSet::default();
+        let mut n = Vec::new();
+        assert!(r.add("*:storage=10%", true, &mut n).is_err());
+        assert!(r.add("*:storage=-10", true, &mut n).is_err());
+        assert!(r.add("storage=1G", true, &mut n).is_err(), "no mask");
+        assert!(r.add("*:size=1G", true, &mut n).is_err());
+        assert!(r.add("*:", true, &mut n).is_err());
+        assert!(r.add("*:backend=1000S", false, &mut n).is_err(), "count backend");
+        assert!(r.add("*:backend=junk", true, &mut n).is_err());
+        assert!(r.add("*:storage=+1G", true, &mut n).is_err(), "default rule cannot be relative");
+        assert!(r.add("?:messages=-1", true, &mut n).is_err());
+        assert_eq!(r.default, Limits::default(), "failed lines change nothing");
+    }
+
+    #[test]
+    fn backend_rule_and_maildirpp_strings() {
+        let r = set(&["*:backend=1000000S,1000C"]);
+        assert_eq!(r.default, Limits { bytes: 1_000_000, count: 1000 });
+        assert_eq!(set(&["*:backend=NOQUOTA"]).default, Limits::default());
+        for (s, l) in [
+            ("300S,10C", Limits { bytes: 300, count: 10 }),
+            ("1073741824S", Limits { bytes: 1 << 30, count: 0 }),
+            ("0S", Limits::default()),
+            ("500C", Limits { bytes: 0, count: 500 }),
+        ] {
+            assert_eq!(Limits::parse_maildirpp(s), Some(l), "{s}");
+            assert_eq!(l.to_maildirpp(), s, "{s}");
+        }
+        for bad in ["", "S", "10X", "10S,", "-1S", "10S,5D"] {
+            assert_eq!(Limits::parse_maildirpp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn mailbox_rules_relative_and_ignore() {
+        let r = set(&[
+            "*:storage=100M:messages=1000",
+            "Trash:storage=+10%%",
+            "Sent:storage=-50M:messages=+10",
+            "Spam:ignore",
+            "Arch*:storage=+1G",
+        ]);
+        let d = r.effective_default(None);
+        let lim = |m: &str| r.mailbox_limits(m, d);
+        assert_eq!(
+            lim("INBOX"),
+            MailboxLimits::Limited { bytes: Some(100 << 20), count: Some(1000) }
+        );
+        assert_eq!(
+            lim("Trash"),
+            MailboxLimits::Limited { bytes: Some(110 << 20), count: Some(1000) }
+        );
+        assert_eq!(
+            lim("Sent"),
+            MailboxLimits::Limited { bytes: Some(50 << 20), count: Some(1010) }
+        );
+        assert_eq!(lim("Spam"), MailboxLimits::Ignored);
+        assert!(r.is_ignored("Spam") && !r.is_ignored("Trash"));
+        assert_eq!(
+            lim("Archive.2020"),
+            MailboxLimits::Limited { bytes: Some((100 << 20) + (1 << 30)), count: Some(1000) }
+        );
+        assert_eq!(lim("trash"), lim("INBOX"), "non-INBOX names are case-sensitive");
+    }
+
+    #[test]
+    fn lowering_below_zero_leaves_no_room_and_unlimited_stays_unlimited() {
+        let r = set(&["*:storage=1M", "Small:storage=-2M"]);
+        let d = r.effective_default(None);
+        assert_eq!(
+            r.mailbox_limits("Small", d),
+            MailboxLimits::Limited { bytes: Some(0), count: None }
+        );
+        let r = set(&["*:messages=10", "Big:storage=+1G"]);
+        let d = r.effective_default(None);
+        assert_eq!(
+            r.mailbox_limits("Big", d),
+            MailboxLimits::Limited { bytes: None, count: Some(10) }
+        );
+    }
+
+    #[test]
+    fn unsigned_relative_rule_is_deprecated_but_additive() {
+        let mut r = RuleSet::default();
+        let mut notes = Vec::new();
+        r.add("*:storage=1M", true, &mut notes).unwrap();
+        r.add("Trash:storage=1M", true, &mut notes).unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        let d = r.effective_default(None);
+        assert_eq!(
+            r.mailbox_limits("Trash", d),
+            MailboxLimits::Limited { bytes: Some(2 << 20), count: None }
+        );
+        r.add("INBOX:messages=+1", true, &mut notes).unwrap();
+        assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn inbox_mask_is_case_insensitive_and_first_match_wins() {
+        let r = set(&["*:storage=1M", "inbox:storage=+1M", "*:messages=3", "I*:storage=+5M"]);
+        let d = r.effective_default(None);
+        assert_eq!(
+            r.mailbox_limits("Inbox", d),
+            MailboxLimits::Limited { bytes: Some(2 << 20), count: Some(3) }
+        );
+        assert_eq!(
+            r.mailbox_limits("Ideas", d),
+            MailboxLimits::Limited { bytes: Some(6 << 20), count: Some(3) }
+        );
+        assert_eq!(
+            set(&["*:ignore"]).mailbox_limits("INBOX", Limits::default()),
+            MailboxLimits::Ignored
+        );
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("abc", "a*"));
+        assert!(wildcard_match("abc", "*c"));
+        assert!(wildcard_match("abc", "a?c"));
+        assert!(wildcard_match("a.b.c", "a*c"));
+        assert!(wildcard_match("", "*"));
+        assert!(!wildcard_match("abc", "a?"));
+        assert!(!wildcard_match("abc", "b*"));
+        assert!(wildcard_match("aXbXc", "*X*c"));
+    }
 }

@@ -109,12 +109,16 @@ fn parse_bool(setting: &str, value: &str) -> Result<bool, QuotaError> {
 impl QuotaSettings {
     /// Reads the quota settings from a `plugin { }` map; `None` when no quota root and no
     /// `quota_max_mail_size` is configured (the plugin then does nothing).
-    pub fn from_plugin(map: &BTreeMap<String, String>) -> Result<Option<QuotaSettings>, QuotaError> {
+    pub fn from_plugin(
+        map: &BTreeMap<String, String>,
+    ) -> Result<Option<QuotaSettings>, QuotaError> {
         let get = |k: &str| map.get(k).map(String::as_str);
         let vsizes = parse_bool("quota_vsizes", get("quota_vsizes").unwrap_or("no"))?;
         let max_mail_size = match get("quota_max_mail_size").map(str::trim) {
             None | Some("") => 0,
-            Some(v) => parse_size(v).map_err(|r| QuotaError::setting("quota_max_mail_size", v, r))?,
+            Some(v) => {
+                parse_size(v).map_err(|r| QuotaError::setting("quota_max_mail_size", v, r))?
+            }
         };
         let exceeded_message = get("quota_exceeded_message")
             .filter(|m| !m.is_empty())
@@ -177,12 +181,20 @@ fn read_root(
             "ignoreunlimited" => root.ignoreunlimited = true,
             "hidden" => root.hidden = true,
             _ if arg.starts_with("ns=") => root.ns = Some(arg[3..].to_owned()),
-            _ => return Err(QuotaError::setting(setting, value, format!("unknown parameter {arg:?}"))),
+            _ => {
+                return Err(QuotaError::setting(
+                    setting,
+                    value,
+                    format!("unknown parameter {arg:?}"),
+                ));
+            }
         }
     }
     let backend_rules = backend == BackendKind::Maildir;
     for (key, line) in numbered(map, &format!("{setting}_rule")) {
-        root.rules.add(line, backend_rules, notes).map_err(|r| QuotaError::setting(&key, line, r))?;
+        root.rules
+            .add(line, backend_rules, notes)
+            .map_err(|r| QuotaError::setting(&key, line, r))?;
     }
     let grace_key = format!("{setting}_grace");
     if let Some(g) = map.get(&grace_key).map(|g| g.trim()).filter(|g| !g.is_empty()) {
@@ -197,4 +209,131 @@ fn read_root(
         root.warnings.push((key, rule));
     }
     Ok(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::Limits;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn err_setting(m: &BTreeMap<String, String>) -> String {
+        match QuotaSettings::from_plugin(m) {
+            Err(QuotaError::InvalidSetting { setting, .. }) => setting,
+            Err(QuotaError::UnsupportedBackend { setting, .. }) => setting,
+            other => panic!("expected a setting error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_quota_configured() {
+        assert_eq!(QuotaSettings::from_plugin(&map(&[("sieve", "x")])).unwrap(), None);
+        assert_eq!(QuotaSettings::from_plugin(&map(&[("quota", "")])).unwrap(), None);
+        let only_max =
+            QuotaSettings::from_plugin(&map(&[("quota_max_mail_size", "10M")])).unwrap().unwrap();
+        assert!(only_max.roots.is_empty());
+        assert_eq!(only_max.max_mail_size, 10 << 20);
+    }
+
+    #[test]
+    fn full_root() {
+        let m = map(&[
+            ("quota", "maildir:User quota:noenforcing:ns=INBOX.:hidden"),
+            ("quota_rule", "*:storage=1G"),
+            ("quota_rule2", "Trash:storage=+100M"),
+            ("quota_rule4", "Spam:ignore"), // not contiguous: ignored
+            ("quota_grace", "10M"),
+            ("quota_warning", "storage=95%% quota-warning 95 bob"),
+            ("quota_warning2", "-storage=100%% quota-ok bob"),
+            ("quota_exceeded_message", "Sorry, mailbox full (bob)"),
+        ]);
+        let s = QuotaSettings::from_plugin(&m).unwrap().unwrap();
+        assert_eq!(s.roots.len(), 1);
+        let r = &s.roots[0];
+        assert_eq!(
+            (r.backend, r.name.as_str(), r.setting.as_str()),
+            (BackendKind::Maildir, "User quota", "quota")
+        );
+        assert!(r.noenforcing && r.hidden && !r.ignoreunlimited);
+        assert_eq!(r.ns.as_deref(), Some("INBOX."));
+        assert_eq!(r.rules.default, Limits { bytes: 1 << 30, count: 0 });
+        assert_eq!(r.rules.mailbox_rules.len(), 1);
+        assert!(!r.rules.is_ignored("Spam"));
+        assert_eq!(r.grace, LimitValue::Absolute(10 << 20));
+        assert_eq!(r.warnings.len(), 2);
+        assert_eq!(r.warnings[1].0, "quota_warning2");
+        assert!(r.warnings[1].1.reverse);
+        assert_eq!(s.exceeded_message, "Sorry, mailbox full (bob)");
+        assert!(r.applies_to("INBOX") && r.applies_to("INBOX.Trash") && !r.applies_to("Other"));
+    }
+
+    #[test]
+    fn defaults() {
+        let s = QuotaSettings::from_plugin(&map(&[("quota", "maildir")])).unwrap().unwrap();
+        assert_eq!(s.exceeded_message, DEFAULT_EXCEEDED_MESSAGE);
+        assert_eq!(s.roots[0].name, "maildir");
+        assert_eq!(s.roots[0].grace, LimitValue::Percent(10));
+        assert_eq!(s.roots[0].grace_bytes(Limits { bytes: 1000, count: 0 }), 100);
+        assert_eq!(s.max_mail_size, 0);
+        assert!(!s.vsizes);
+    }
+
+    #[test]
+    fn second_root_uses_its_own_keys() {
+        let m = map(&[
+            ("quota", "maildir:A"),
+            ("quota_rule", "*:storage=1M"),
+            ("quota2", "count:B"),
+            ("quota2_rule", "*:messages=5"),
+            ("quota2_rule2", "Trash:ignore"),
+            ("quota2_grace", "0"),
+            ("quota_vsizes", "yes"),
+        ]);
+        let s = QuotaSettings::from_plugin(&m).unwrap().unwrap();
+        assert_eq!(s.roots.len(), 2);
+        assert_eq!(s.roots[1].backend, BackendKind::Count);
+        assert_eq!(s.roots[1].rules.default, Limits { bytes: 0, count: 5 });
+        assert!(s.roots[1].rules.is_ignored("Trash") && !s.roots[0].rules.is_ignored("Trash"));
+        assert_eq!(s.roots[1].grace, LimitValue::Absolute(0));
+        assert_eq!(s.roots[0].grace, LimitValue::Percent(10));
+        // quota3 without quota2 is not read.
+        let m = map(&[("quota", "maildir"), ("quota3", "dict:x")]);
+        assert_eq!(QuotaSettings::from_plugin(&m).unwrap().unwrap().roots.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        assert_eq!(err_setting(&map(&[("quota", "dict:x:proxy::quota")])), "quota");
+        assert_eq!(err_setting(&map(&[("quota", "count:x")])), "quota", "count needs vsizes");
+        assert_eq!(err_setting(&map(&[("quota", "maildir:x:bogus")])), "quota");
+        let m =
+            map(&[("quota", "maildir"), ("quota_rule", "*:storage=1G"), ("quota_rule2", "Trash")]);
+        assert_eq!(err_setting(&m), "quota_rule2");
+        let m = map(&[("quota", "maildir"), ("quota2", "maildir"), ("quota2_rule", "*:storage=x")]);
+        assert_eq!(err_setting(&m), "quota2_rule");
+        assert_eq!(
+            err_setting(&map(&[("quota", "maildir"), ("quota_grace", "+5")])),
+            "quota_grace"
+        );
+        assert_eq!(
+            err_setting(&map(&[("quota", "maildir"), ("quota_grace", "5Q")])),
+            "quota_grace"
+        );
+        assert_eq!(
+            err_setting(&map(&[("quota", "maildir"), ("quota_warning", "storage=5%")])),
+            "quota_warning"
+        );
+        assert_eq!(err_setting(&map(&[("quota_max_mail_size", "big")])), "quota_max_mail_size");
+        assert_eq!(
+            err_setting(&map(&[("quota", "maildir"), ("quota_vsizes", "maybe")])),
+            "quota_vsizes"
+        );
+        let e =
+            QuotaSettings::from_plugin(&map(&[("quota", "maildir"), ("quota_rule", "*:foo=1")]))
+                .unwrap_err();
+        assert!(e.to_string().contains("quota_rule") && e.to_string().contains("*:foo=1"), "{e}");
+    }
 }

@@ -29,7 +29,8 @@ impl WarningRule {
     /// Parses the value of a `quota_warning*` setting; errors are plain reasons.
     pub fn parse(value: &str) -> Result<WarningRule, String> {
         let (limits, command) = value.split_once(' ').ok_or("no command specified")?;
-        let command: Vec<String> = command.split(' ').filter(|w| !w.is_empty()).map(String::from).collect();
+        let command: Vec<String> =
+            command.split(' ').filter(|w| !w.is_empty()).map(String::from).collect();
         if command.is_empty() {
             return Err("no command specified".to_owned());
         }
@@ -39,9 +40,7 @@ impl WarningRule {
             _ => (false, limits),
         };
         let limits = parse_rule_limits(limits)?;
-        let negative = |v: Option<crate::rule::LimitValue>| {
-            matches!(v, Some(crate::rule::LimitValue::Absolute(n) | crate::rule::LimitValue::Percent(n)) if n < 0)
-        };
+        let negative = |v: Option<crate::rule::LimitValue>| matches!(v, Some(crate::rule::LimitValue::Absolute(n) | crate::rule::LimitValue::Percent(n)) if n < 0);
         if negative(limits.bytes) || negative(limits.count) {
             return Err("warning limits cannot be negative".to_owned());
         }
@@ -204,7 +203,10 @@ mod tests {
             reason: String::new(),
         };
         assert_eq!(c.request(), b"VERSION\tscript\t4\t0\nnoreply\n95\na\x01tb\n\n");
-        assert_eq!(c.socket_path(Path::new("/run/dovecot")).unwrap(), Path::new("/run/dovecot/quota-warning"));
+        assert_eq!(
+            c.socket_path(Path::new("/run/dovecot")).unwrap(),
+            Path::new("/run/dovecot/quota-warning")
+        );
         let mut abs = c.clone();
         abs.command[0] = "unix:/tmp/s".into();
         assert_eq!(abs.socket_path(Path::new("/x")).unwrap(), Path::new("/tmp/s"));

@@ -16,6 +16,7 @@ pub mod diag;
 pub mod extensions;
 pub mod interpret;
 mod language;
+pub mod mailto;
 pub mod matching;
 pub mod message;
 pub mod mime;

@@ -199,14 +199,8 @@ fn chars_eq(a: char, b: char, fold: bool) -> bool {
     a == b || (fold && a.eq_ignore_ascii_case(&b))
 }
 
-/// `:matches` with `*` and `?` (`\` escapes), leftmost-shortest, as RFC 5229 requires.
-/// Runs in O(len(value) × len(pattern)).
-pub fn wildcard(
-    value: &str,
-    pattern: &str,
-    fold: bool,
-    captures: &mut Option<Vec<String>>,
-) -> bool {
+/// Splits a `:matches` pattern into literals and wildcards (`\\` escapes the next char).
+fn compile_wildcard(pattern: &str) -> Vec<Pat> {
     let mut pat = Vec::new();
     let mut it = pattern.chars();
     while let Some(c) = it.next() {
@@ -217,6 +211,18 @@ pub fn wildcard(
             c => Pat::Lit(c),
         });
     }
+    pat
+}
+
+/// `:matches` with `*` and `?` (`\` escapes), leftmost-shortest, as RFC 5229 requires.
+/// Runs in O(len(value) × len(pattern)).
+pub fn wildcard(
+    value: &str,
+    pattern: &str,
+    fold: bool,
+    captures: &mut Option<Vec<String>>,
+) -> bool {
+    let pat = compile_wildcard(pattern);
     let text: Vec<char> = value.chars().collect();
     // Wildcard index -> (start, end) in `text`.
     let nwild = pat.iter().filter(|p| matches!(p, Pat::Star | Pat::One)).count();

@@ -35,8 +35,10 @@ impl HeaderField {
 pub struct MailAddress {
     /// Display name, decoded.
     pub name: Option<String>,
-    /// `local@domain` (or whatever the field held where the address goes).
+    /// `local@domain` (or, when `valid` is false, the whole unparsable field value).
     pub address: String,
+    /// False when the field held no parsable address; only `:all` then sees `address`.
+    pub valid: bool,
 }
 
 /// The message a script runs against.
@@ -137,7 +139,11 @@ pub fn parse_addresses(raw: &[u8]) -> Vec<MailAddress> {
         if out.len() < MAX_ADDRESSES_PER_HEADER
             && let Some(a) = addr
         {
-            out.push(MailAddress { name: name.map(str::to_owned), address: a.to_owned() });
+            out.push(MailAddress {
+                name: name.map(str::to_owned),
+                address: a.to_owned(),
+                valid: true,
+            });
         }
     };
     match &value {
@@ -156,9 +162,10 @@ pub fn parse_addresses(raw: &[u8]) -> Vec<MailAddress> {
         _ => {}
     }
     if out.is_empty() {
+        // Pigeonhole tests an unparsable field as one value, visible to `:all` only.
         let text = decode_value(raw);
-        if !text.is_empty() && !text.contains([':', ';']) {
-            out.push(MailAddress { name: None, address: text });
+        if !text.is_empty() {
+            out.push(MailAddress { name: None, address: text, valid: false });
         }
     }
     out

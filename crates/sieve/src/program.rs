@@ -138,6 +138,8 @@ pub enum OpKind {
     Return,
     /// `error` (ihave): fail the script with this message.
     Error(PStr),
+    /// `debug_log` (vnd.dovecot.debug).
+    DebugLog(PStr),
     /// `foreverypart` (RFC 5703 §3).
     ForEveryPart {
         /// Loop body.
@@ -420,6 +422,17 @@ pub enum Test {
     Ihave(bool),
     /// `valid_notify_method`
     ValidNotifyMethod(Vec<PStr>),
+    /// `notify_method_capability`
+    NotifyMethodCapability {
+        /// Notification URI.
+        uri: PStr,
+        /// Capability name.
+        capability: PStr,
+        /// Keys.
+        keys: Keys,
+        /// Match type and comparator.
+        spec: MatchSpec,
+    },
     /// `duplicate` (RFC 7352)
     Duplicate(Box<DuplicateTest>),
     /// `spamtest` / `virustest`

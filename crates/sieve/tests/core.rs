@@ -159,9 +159,26 @@ fn encoded_headers_are_decoded() {
 fn dry_run_report_lists_actions() {
     let r =
         run("require [\"fileinto\", \"imap4flags\"]; addflag \"\\\\Seen\"; fileinto \"Archive\";");
-    let text = sieve::dry_run_report(&r, "INBOX");
+    let text = sieve::dry_run_report(&r);
     assert!(
         text.contains(" * store message in folder: Archive\n        + add IMAP flags: \\seen\n")
     );
     assert!(text.ends_with("Implicit keep:\n\n  (none)\n\n"));
+}
+
+#[test]
+fn unparsable_address_fields_are_one_value_for_all_only() {
+    let msg = "To: undisclosed-recipients:;\r\nFrom: a@b.c\r\n\r\nx\r\n";
+    let host = &mut TestHost::default();
+    let src = "if address :all :is \"to\" \"undisclosed-recipients:;\" { discard; }";
+    assert_eq!(run_with(src, msg, host).unwrap().actions, vec![Action::Discard]);
+    let src = "if address :localpart :matches \"to\" \"*\" { discard; }";
+    assert!(run_with(src, msg, host).unwrap().actions.is_empty());
+}
+
+#[test]
+fn strings_use_crlf_line_ends() {
+    let src = "require [\"variables\", \"fileinto\"];\nset \"a\" text:\nab\n..c\n.\n;\n\
+               set \"b\" \"x\ny\";\nif string :is \"${a}${b}\" \"ab\r\n.c\r\nx\r\ny\" { fileinto \"ok\"; }";
+    assert_eq!(run(src).actions, vec![fileinto("ok")]);
 }

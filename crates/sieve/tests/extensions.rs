@@ -353,3 +353,23 @@ fn copy_preserves_implicit_keep() {
     let c = compile_all("require \"copy\"; redirect :copy \"a@example.com\";").unwrap();
     assert_eq!(c.script.name, "test");
 }
+
+#[test]
+fn notify_method_capability_and_uri_checks() {
+    let src = "require \"enotify\"; if notify_method_capability \"mailto:a@example.org\" \"online\" \"maybe\" { discard; }";
+    assert_eq!(run(src).actions, vec![Action::Discard]);
+    let e = errors("require \"enotify\"; notify \"mailto:a@example.org;\";");
+    assert_eq!(e[0], "notify command: mailto URI: invalid character ';' in 'to' part");
+    let e = errors("require \"enotify\"; notify :from \"\" \"mailto:a@example.org\";");
+    assert_eq!(
+        e[0],
+        "notify command: specified :from address '' is invalid for the mailto method: empty address"
+    );
+}
+
+#[test]
+fn debug_log_reaches_the_host_only() {
+    let r = run("require \"vnd.dovecot.debug\"; debug_log \"hello\";");
+    assert!(r.actions.is_empty());
+    assert!(r.implicit_keep);
+}

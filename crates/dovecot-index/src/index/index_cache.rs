@@ -60,10 +60,17 @@ impl CacheHeader {
     /// Parses and validates (version 1.1, 8-byte `uoff_t`).
     pub fn parse(b: &[u8]) -> Result<CacheHeader, IndexError> {
         if b.len() < CACHE_HEADER_SIZE {
-            return Err(IndexError::Truncated { file: IndexFile::Cache, offset: 0, what: "cache header" });
+            return Err(IndexError::Truncated {
+                file: IndexFile::Cache,
+                offset: 0,
+                what: "cache header",
+            });
         }
         if b[0] != 1 || b[1] != 8 || b[2] != 1 {
-            return Err(IndexError::unsupported(format!("dovecot.index.cache version {}.{}/{}", b[0], b[2], b[1])));
+            return Err(IndexError::unsupported(format!(
+                "dovecot.index.cache version {}.{}/{}",
+                b[0], b[2], b[1]
+            )));
         }
         let g = |o| u32_at(b, o).unwrap_or(0);
         Ok(CacheHeader {
@@ -125,7 +132,12 @@ impl CacheFieldHeader {
     /// Returns the header and its `next_offset`.
     pub fn parse(bytes: &[u8], offset: u32) -> Result<(CacheFieldHeader, u32), IndexError> {
         let bad = |r: &str| IndexError::corrupt(IndexFile::Cache, u64::from(offset), r);
-        let next = decode_offset(bytes.get(..4).and_then(|s| s.try_into().ok()).ok_or_else(|| bad("short field header"))?);
+        let next = decode_offset(
+            bytes
+                .get(..4)
+                .and_then(|s| s.try_into().ok())
+                .ok_or_else(|| bad("short field header"))?,
+        );
         let count = u32_at(bytes, 8).ok_or_else(|| bad("short field header"))? as usize;
         if count > 10_000 {
             return Err(bad("too many cache fields"));
@@ -139,7 +151,8 @@ impl CacheFieldHeader {
         let mut names = names.split(|&b| b == 0);
         let mut fields = Vec::with_capacity(count);
         for i in 0..count {
-            let name = names.next().filter(|n| !n.is_empty()).ok_or_else(|| bad("missing field name"))?;
+            let name =
+                names.next().filter(|n| !n.is_empty()).ok_or_else(|| bad("missing field name"))?;
             fields.push(CacheField {
                 name: String::from_utf8_lossy(name).into_owned(),
                 last_used: u32_at(bytes, lu + 4 * i).unwrap_or(0),
@@ -206,7 +219,8 @@ impl CacheFieldHeader {
             ("hdr.Subject", V, HEADER, TEMP),
             ("hdr.Date", V, HEADER, NO),
         ];
-        let used = ["flags", "size.virtual", "mime.parts", "hdr.From", "hdr.Message-ID", "hdr.Subject"];
+        let used =
+            ["flags", "size.virtual", "mime.parts", "hdr.From", "hdr.Message-ID", "hdr.Subject"];
         let fields = spec
             .iter()
             .map(|&(name, size, field_type, decision)| CacheField {
@@ -223,18 +237,30 @@ impl CacheFieldHeader {
 
 /// Reads the cache header and follows the field header chain to the newest field header.
 pub fn read_cache(cache: &dyn ReadAt) -> Result<(CacheHeader, CacheFieldHeader), IndexError> {
-    let header = CacheHeader::parse(&read_exact(cache, IndexFile::Cache, 0, CACHE_HEADER_SIZE, "cache header")?)?;
+    let header = CacheHeader::parse(&read_exact(
+        cache,
+        IndexFile::Cache,
+        0,
+        CACHE_HEADER_SIZE,
+        "cache header",
+    )?)?;
     let mut offset = header.field_header_offset;
     for _ in 0..64 {
         if offset < CACHE_HEADER_SIZE as u32 {
             return Err(IndexError::corrupt(IndexFile::Cache, 28, "bad field header offset"));
         }
-        let head = read_exact(cache, IndexFile::Cache, u64::from(offset), 12, "cache field header")?;
+        let head =
+            read_exact(cache, IndexFile::Cache, u64::from(offset), 12, "cache field header")?;
         let size = u32_at(&head, 4).unwrap_or(0) as usize;
         if !(12..=1 << 20).contains(&size) {
-            return Err(IndexError::corrupt(IndexFile::Cache, u64::from(offset), "bad field header size"));
+            return Err(IndexError::corrupt(
+                IndexFile::Cache,
+                u64::from(offset),
+                "bad field header size",
+            ));
         }
-        let body = read_exact(cache, IndexFile::Cache, u64::from(offset), size, "cache field header")?;
+        let body =
+            read_exact(cache, IndexFile::Cache, u64::from(offset), size, "cache field header")?;
         let (fields, next) = CacheFieldHeader::parse(&body, offset)?;
         if next == 0 {
             return Ok((header, fields));
@@ -259,7 +285,8 @@ pub fn build_record(fields_hdr: &CacheFieldHeader, fields: &[CacheRecordField]) 
     let mut out = vec![0u8; 8];
     for f in fields {
         out.extend_from_slice(&f.field.to_le_bytes());
-        let fixed = fields_hdr.fields.get(f.field as usize).is_some_and(|d| d.size != VARIABLE_SIZE);
+        let fixed =
+            fields_hdr.fields.get(f.field as usize).is_some_and(|d| d.size != VARIABLE_SIZE);
         if !fixed {
             out.extend_from_slice(&(f.data.len() as u32).to_le_bytes());
         }

@@ -129,8 +129,16 @@ impl LogHeader {
             prev_file_seq: u32_at(b, 12).ok_or_else(|| trunc("log header"))?,
             prev_file_offset: u32_at(b, 16).ok_or_else(|| trunc("log header"))?,
             create_stamp: u32_at(b, 20).ok_or_else(|| trunc("log header"))?,
-            initial_modseq: if usize::from(hdr_size) >= 32 { u64_at(b, 24).unwrap_or(0) } else { 0 },
-            compat_flags: if usize::from(hdr_size) > 32 { b.get(32).copied().unwrap_or(0) } else { 0 },
+            initial_modseq: if usize::from(hdr_size) >= 32 {
+                u64_at(b, 24).unwrap_or(0)
+            } else {
+                0
+            },
+            compat_flags: if usize::from(hdr_size) > 32 {
+                b.get(32).copied().unwrap_or(0)
+            } else {
+                0
+            },
         };
         hdr.validate()?;
         if b.len() < usize::from(hdr.hdr_size) {
@@ -230,7 +238,11 @@ pub fn split_records(bytes: &[u8], start: u64) -> Result<Vec<RawRecord<'_>>, Ind
     while pos < bytes.len() {
         let offset = start + pos as u64;
         let Some(hdr) = bytes.get(pos..pos + 8) else {
-            return Err(IndexError::Truncated { file: IndexFile::Log, offset, what: "record header" });
+            return Err(IndexError::Truncated {
+                file: IndexFile::Log,
+                offset,
+                what: "record header",
+            });
         };
         let size = decode_offset([hdr[0], hdr[1], hdr[2], hdr[3]]) as usize;
         let type_bits = u32_at(hdr, 4).unwrap_or(0);
@@ -244,7 +256,11 @@ pub fn split_records(bytes: &[u8], start: u64) -> Result<Vec<RawRecord<'_>>, Ind
         if rec.kind() == kind::BOUNDARY {
             let tsize = u32_at(rec.payload, 0).unwrap_or(0) as usize;
             if tsize < size || pos + tsize > bytes.len() {
-                return Err(IndexError::Truncated { file: IndexFile::Log, offset, what: "transaction" });
+                return Err(IndexError::Truncated {
+                    file: IndexFile::Log,
+                    offset,
+                    what: "transaction",
+                });
             }
         }
         out.push(rec);
@@ -333,7 +349,7 @@ fn bad(rec: &RawRecord<'_>, what: &str) -> IndexError {
 }
 
 fn u32_pairs(rec: &RawRecord<'_>, what: &str) -> Result<Vec<(u32, u32)>, IndexError> {
-    if rec.payload.len() % 8 != 0 {
+    if !rec.payload.len().is_multiple_of(8) {
         return Err(bad(rec, what));
     }
     Ok(rec
@@ -403,18 +419,28 @@ impl LogRecord {
         Ok(match rec.kind() {
             kind::EXPUNGE => LogRecord::Expunge(u32_pairs(rec, "expunge")?),
             kind::APPEND => {
-                if p.len() % 8 != 0 {
+                if !p.len().is_multiple_of(8) {
                     return Err(bad(rec, "append"));
                 }
-                LogRecord::Append(p.chunks_exact(8).map(|c| (u32_at(c, 0).unwrap_or(0), c[4])).collect())
+                LogRecord::Append(
+                    p.chunks_exact(8).map(|c| (u32_at(c, 0).unwrap_or(0), c[4])).collect(),
+                )
             }
             kind::FLAG_UPDATE => {
-                if p.len() % 12 != 0 {
+                if !p.len().is_multiple_of(12) {
                     return Err(bad(rec, "flag-update"));
                 }
                 LogRecord::FlagUpdate(
                     p.chunks_exact(12)
-                        .map(|c| (u32_at(c, 0).unwrap_or(0), u32_at(c, 4).unwrap_or(0), c[8], c[9], c[10]))
+                        .map(|c| {
+                            (
+                                u32_at(c, 0).unwrap_or(0),
+                                u32_at(c, 4).unwrap_or(0),
+                                c[8],
+                                c[9],
+                                c[10],
+                            )
+                        })
                         .collect(),
                 )
             }
@@ -431,7 +457,7 @@ impl LogRecord {
             kind::KEYWORD_RESET => LogRecord::KeywordReset(u32_pairs(rec, "keyword-reset")?),
             kind::EXT_ATOMIC_INC => LogRecord::ExtAtomicInc(p.to_vec()),
             kind::EXPUNGE_GUID => {
-                if p.len() % 20 != 0 {
+                if !p.len().is_multiple_of(20) {
                     return Err(bad(rec, "expunge-guid"));
                 }
                 LogRecord::ExpungeGuid(
@@ -445,7 +471,7 @@ impl LogRecord {
                 )
             }
             kind::MODSEQ_UPDATE => {
-                if p.len() % 12 != 0 {
+                if !p.len().is_multiple_of(12) {
                     return Err(bad(rec, "modseq-update"));
                 }
                 LogRecord::ModseqUpdate(
@@ -460,7 +486,9 @@ impl LogRecord {
             }
             kind::INDEX_DELETED => LogRecord::IndexDeleted,
             kind::INDEX_UNDELETED => LogRecord::IndexUndeleted,
-            kind::BOUNDARY => LogRecord::Boundary(u32_at(p, 0).ok_or_else(|| bad(rec, "boundary"))?),
+            kind::BOUNDARY => {
+                LogRecord::Boundary(u32_at(p, 0).ok_or_else(|| bad(rec, "boundary"))?)
+            }
             kind::ATTRIBUTE_UPDATE => LogRecord::AttributeUpdate(p.to_vec()),
             other => {
                 return Err(IndexError::unsupported(format!(

@@ -89,12 +89,17 @@ impl IndexHeader {
             .and_then(|s| s.try_into().ok())
             .ok_or_else(|| trunc("index base header", b.len()))?;
         if base[0] != INDEX_MAJOR_VERSION || base[1] != INDEX_MINOR_VERSION {
-            return Err(IndexError::unsupported(format!("dovecot.index version {}.{}", base[0], base[1])));
+            return Err(IndexError::unsupported(format!(
+                "dovecot.index version {}.{}",
+                base[0], base[1]
+            )));
         }
         let base_size = usize::from(u16_at(&base, 2).unwrap_or(0));
         let header_size = u32_at(&base, 4).unwrap_or(0);
         if base_size != BASE_HEADER_SIZE {
-            return Err(IndexError::unsupported(format!("dovecot.index base header size {base_size}")));
+            return Err(IndexError::unsupported(format!(
+                "dovecot.index base header size {base_size}"
+            )));
         }
         if base[12] != 1 {
             return Err(IndexError::unsupported("dovecot.index is not little-endian"));
@@ -167,10 +172,16 @@ fn parse_extensions(hdr: &[u8]) -> Result<Vec<ExtHeader>, IndexError> {
         let record_offset = u16_at(hdr, pos + 8).ok_or_else(|| trunc("extension header", pos))?;
         let record_size = u16_at(hdr, pos + 10).ok_or_else(|| trunc("extension header", pos))?;
         let record_align = u16_at(hdr, pos + 12).ok_or_else(|| trunc("extension header", pos))?;
-        let name_size = usize::from(u16_at(hdr, pos + 14).ok_or_else(|| trunc("extension header", pos))?);
-        let name = hdr.get(pos + 16..pos + 16 + name_size).ok_or_else(|| trunc("extension name", pos))?;
+        let name_size =
+            usize::from(u16_at(hdr, pos + 14).ok_or_else(|| trunc("extension header", pos))?);
+        let name =
+            hdr.get(pos + 16..pos + 16 + name_size).ok_or_else(|| trunc("extension name", pos))?;
         if name_size == 0 {
-            return Err(IndexError::corrupt(IndexFile::Index, pos as u64, "extension without name"));
+            return Err(IndexError::corrupt(
+                IndexFile::Index,
+                pos as u64,
+                "extension without name",
+            ));
         }
         let data_at = pos + align8(16 + name_size);
         let data = hdr.get(data_at..data_at.saturating_add(hdr_size)).ok_or_else(|| {

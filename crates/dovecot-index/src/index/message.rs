@@ -71,7 +71,8 @@ fn virtual_size(bytes: &[u8], prev: Option<u8>) -> u64 {
 fn field_name(line: &[u8]) -> Option<Vec<u8>> {
     let colon = line.iter().position(|&b| b == b':')?;
     let name = &line[..colon];
-    let trimmed = name.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(&name[..0], |i| &name[..=i]);
+    let trimmed =
+        name.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(&name[..0], |i| &name[..=i]);
     Some(trimmed.to_vec())
 }
 
@@ -84,7 +85,8 @@ impl<'a> MessageSummary<'a> {
         let mut line_no = 0u32;
         let mut header_len = raw.len();
         while pos < raw.len() {
-            let end = raw[pos..].iter().position(|&b| b == b'\n').map_or(raw.len(), |i| pos + i + 1);
+            let end =
+                raw[pos..].iter().position(|&b| b == b'\n').map_or(raw.len(), |i| pos + i + 1);
             let line = &raw[pos..end];
             line_no += 1;
             let content = line.strip_suffix(b"\n").unwrap_or(line);
@@ -192,8 +194,7 @@ impl<'a> MessageSummary<'a> {
 
     /// The `flags` cache field value Dovecot computes after parsing the message.
     pub fn cache_flags(&self) -> u32 {
-        let mut flags =
-            if self.has_nuls { cache_flag::HAS_NULS } else { cache_flag::HAS_NO_NULS };
+        let mut flags = if self.has_nuls { cache_flag::HAS_NULS } else { cache_flag::HAS_NO_NULS };
         if self.header_size.0 == self.header_size.1 {
             flags |= cache_flag::BINARY_HEADER;
         }
@@ -247,11 +248,14 @@ mod tests {
 
     #[test]
     fn multipart_is_not_analysed_but_flags_are() {
-        let msg = b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=x\n\n--x\n\na\n--x--\n";
+        let msg =
+            b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=x\n\n--x\n\na\n--x--\n";
         let s = MessageSummary::new(msg);
         assert_eq!(s.mime_parts(), None);
         assert_eq!(s.cache_flags(), cache_flag::HAS_NO_NULS);
-        let utf8 = MessageSummary::new(b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nx\n");
+        let utf8 = MessageSummary::new(
+            b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nx\n",
+        );
         assert_eq!(utf8.mime_parts().unwrap()[..4], [0x48, 0, 0, 0]);
         assert_eq!(utf8.cache_flags(), cache_flag::HAS_NO_NULS);
     }

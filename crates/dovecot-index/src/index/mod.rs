@@ -179,7 +179,8 @@ pub(crate) fn read_exact(
     len: usize,
     what: &'static str,
 ) -> Result<Vec<u8>, IndexError> {
-    let buf = src.read_at(offset, len).map_err(|source| IndexError::Io { file, offset, len, source })?;
+    let buf =
+        src.read_at(offset, len).map_err(|source| IndexError::Io { file, offset, len, source })?;
     if buf.len() < len {
         return Err(IndexError::Truncated { file, offset: offset + buf.len() as u64, what });
     }
@@ -209,7 +210,7 @@ pub(crate) fn pad4(n: usize) -> usize {
 
 /// Appends zero bytes until `buf.len()` is a multiple of 4.
 pub(crate) fn pad_to4(buf: &mut Vec<u8>) {
-    while buf.len() % 4 != 0 {
+    while !buf.len().is_multiple_of(4) {
         buf.push(0);
     }
 }

@@ -262,7 +262,11 @@ fn patch(offset: usize, data: Vec<u8>) -> HeaderPatch {
 
 /// The cache record fields Dovecot's LDA writes, in its order, for the fields the field
 /// header has with a decision other than "no". `created`: first record of a new file.
-fn cache_fields(fh: &CacheFieldHeader, u: &IndexUpdate<'_>, created: bool) -> Vec<CacheRecordField> {
+fn cache_fields(
+    fh: &CacheFieldHeader,
+    u: &IndexUpdate<'_>,
+    created: bool,
+) -> Vec<CacheRecordField> {
     let msg = MessageSummary::new(u.message);
     let order: &[&str] = if created {
         &["flags", "mime.parts", "hdr.Message-ID", "hdr.Subject", "hdr.From"]
@@ -280,8 +284,13 @@ fn cache_fields(fh: &CacheFieldHeader, u: &IndexUpdate<'_>, created: bool) -> Ve
         let (want_type, data) = match *name {
             "flags" => (field_type::BITMASK, Some(msg.cache_flags().to_le_bytes().to_vec())),
             "mime.parts" => (field_type::VARIABLE, msg.mime_parts()),
-            "size.virtual" => (field_type::FIXED, Some((msg.header_size.1 + msg.body_size.1).to_le_bytes().to_vec())),
-            "size.physical" => (field_type::FIXED, Some((u.message.len() as u64).to_le_bytes().to_vec())),
+            "size.virtual" => (
+                field_type::FIXED,
+                Some((msg.header_size.1 + msg.body_size.1).to_le_bytes().to_vec()),
+            ),
+            "size.physical" => {
+                (field_type::FIXED, Some((u.message.len() as u64).to_le_bytes().to_vec()))
+            }
             "date.received" => (field_type::FIXED, Some(u.received_date.to_le_bytes().to_vec())),
             "date.save" => (field_type::FIXED, Some(u.save_date.to_le_bytes().to_vec())),
             hdr => (field_type::HEADER, msg.header_cache_value(&hdr[4..])),
@@ -367,7 +376,11 @@ fn plan_fresh(u: &IndexUpdate<'_>) -> Result<AppendPlan, IndexError> {
 }
 
 /// APPEND, cache pointer, keyword updates, then the day header update.
-fn save_transaction(u: &IndexUpdate<'_>, cache: Option<(u32, u32, u32)>, day: Option<Vec<u8>>) -> Vec<u8> {
+fn save_transaction(
+    u: &IndexUpdate<'_>,
+    cache: Option<(u32, u32, u32)>,
+    day: Option<Vec<u8>>,
+) -> Vec<u8> {
     let mut recs = vec![(kind::APPEND, append_payload(u.uid, u.flags))];
     if let Some((ext_id, reset_id, offset)) = cache {
         recs.push(intro(ext_id, reset_id, 0, 4, ""));
@@ -410,10 +423,10 @@ fn check_existing(state: &IndexState, u: &IndexUpdate<'_>) -> Result<(), IndexEr
             return Err(IndexError::unsupported("dovecot-uidlist changed since the index saw it"));
         }
     }
-    if let Some(ext) = state.ext("cache") {
-        if ext.record_size != 4 || !ext.hdr.is_empty() {
-            return Err(IndexError::unsupported("unexpected cache extension layout"));
-        }
+    if let Some(ext) = state.ext("cache")
+        && (ext.record_size != 4 || !ext.hdr.is_empty())
+    {
+        return Err(IndexError::unsupported("unexpected cache extension layout"));
     }
     if state.log_size > u64::from(u32::MAX >> 2) {
         return Err(IndexError::unsupported("log too large"));
@@ -468,7 +481,11 @@ fn plan_cache(
 ) -> Result<CachePlan, IndexError> {
     let Some(cache) = cache else { return Ok(create_cache(state, u, log_bytes)) };
     let (Some(ext_id), Some(ext)) = (state.ext_id("cache"), state.ext("cache")) else {
-        return Ok((None, None, Some("cache file exists but the index has no cache extension".into())));
+        return Ok((
+            None,
+            None,
+            Some("cache file exists but the index has no cache extension".into()),
+        ));
     };
     let (mut header, fh) = match read_cache(cache) {
         Ok(found) => found,
@@ -483,7 +500,7 @@ fn plan_cache(
         len: 0,
         source,
     })?;
-    if size % 4 != 0 || size >= u64::from(u32::MAX >> 2) {
+    if !size.is_multiple_of(4) || size >= u64::from(u32::MAX >> 2) {
         return Ok((None, None, Some(format!("cache size {size} unusable"))));
     }
     let fields = cache_fields(&fh, u, false);
@@ -512,7 +529,8 @@ fn create_cache(state: &IndexState, u: &IndexUpdate<'_>, log_bytes: &mut Vec<u8>
         None => intro(u32::MAX, 0, 0, 4, "cache"),
     };
     let ext_id = existing.map_or(state.exts.len() as u32, |(id, _)| id);
-    log_bytes.extend(build_transaction(&[intro_rec, (kind::EXT_RESET, ext_reset_payload(file_seq))]));
+    log_bytes
+        .extend(build_transaction(&[intro_rec, (kind::EXT_RESET, ext_reset_payload(file_seq))]));
     let fh = CacheFieldHeader::lda_default(u.now);
     let fh_bytes = fh.to_bytes();
     let offset = (CACHE_HEADER_SIZE + fh_bytes.len()) as u32;
@@ -540,7 +558,8 @@ mod tests {
         let today = 1_795_564_800;
         assert_eq!(day_update(today, [1; 8], today, 9), None);
         let d = day_update(today - 2 * 86_400, [5, 4, 3, 2, 1, 0, 0, 0], today, 9).unwrap();
-        let uids: Vec<u32> = d[4..].chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        let uids: Vec<u32> =
+            d[4..].chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
         assert_eq!(uids, vec![9, 5, 5, 4, 3, 2, 1, 0]);
         let d = day_update(0, [7; 8], today, 3).unwrap();
         assert_eq!(&d[..4], &today.to_le_bytes());

@@ -9,6 +9,8 @@ use super::{IndexError, IndexFile, ReadAt, read_exact, u32_at};
 
 /// Largest `dovecot.index` header we read (extension headers included).
 const MAX_INDEX_HEADER: usize = 1 << 20;
+/// Largest extension header we accept from an EXT_INTRO.
+const MAX_EXT_HDR_SIZE: u32 = 64 << 10;
 
 /// One registered extension, with its current header data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +65,8 @@ impl IndexState {
         })?;
         let first = read_exact(log, IndexFile::Log, 0, 24, "log header")?;
         let hdr_len = usize::from(super::u16_at(&first, 2).unwrap_or(0)).max(24);
-        let log_header = LogHeader::parse(&read_exact(log, IndexFile::Log, 0, hdr_len, "log header")?)?;
+        let log_header =
+            LogHeader::parse(&read_exact(log, IndexFile::Log, 0, hdr_len, "log header")?)?;
         let mut state = match index {
             Some(index) => Self::from_index(read_index_header(index)?, &log_header, log_size)?,
             None => Self::fresh(&log_header)?,
@@ -123,7 +126,11 @@ impl IndexState {
         }
         let head = u64::from(index.log_file_head_offset());
         if head < u64::from(log_header.hdr_size) || head > log_size {
-            return Err(IndexError::corrupt(IndexFile::Index, 68, "log_file_head_offset outside the log"));
+            return Err(IndexError::corrupt(
+                IndexFile::Index,
+                68,
+                "log_file_head_offset outside the log",
+            ));
         }
         let exts = index
             .extensions
@@ -209,7 +216,8 @@ impl IndexState {
                 self.cur_ext = Some((i, false));
             }
             LogRecord::ExtHdrUpdate(patches) => {
-                let (i, ignore) = self.cur_ext.ok_or_else(|| corrupt("ext-hdr without ext-intro"))?;
+                let (i, ignore) =
+                    self.cur_ext.ok_or_else(|| corrupt("ext-hdr without ext-intro"))?;
                 for p in patches.iter().filter(|_| !ignore) {
                     let start = p.offset as usize;
                     let Some(dst) = self.exts[i].hdr.get_mut(start..start + p.data.len()) else {
@@ -239,16 +247,20 @@ impl IndexState {
             LogRecord::KeywordReset(_) | LogRecord::AttributeUpdate(_) => bumps = true,
             LogRecord::IndexDeleted | LogRecord::IndexUndeleted | LogRecord::Boundary(_) => {}
         }
-        if bumps {
-            if let Some(m) = self.highest_modseq.as_mut() {
-                *m += 1;
-                return Ok(Some(*m));
-            }
+        if bumps && let Some(m) = self.highest_modseq.as_mut() {
+            *m += 1;
+            return Ok(Some(*m));
         }
         Ok(None)
     }
 
     fn ext_intro(&mut self, intro: &ExtIntro, offset: u64) -> Result<(), IndexError> {
+        if intro.hdr_size > MAX_EXT_HDR_SIZE {
+            return Err(IndexError::unsupported(format!(
+                "extension header of {} bytes",
+                intro.hdr_size
+            )));
+        }
         if intro.name == "keywords" {
             return Err(IndexError::corrupt(IndexFile::Log, offset, "ext-intro for keywords"));
         }
@@ -256,7 +268,11 @@ impl IndexState {
             match self.exts.iter().position(|e| e.name == intro.name) {
                 Some(i) => i,
                 None if intro.name.is_empty() => {
-                    return Err(IndexError::corrupt(IndexFile::Log, offset, "ext-intro without id or name"));
+                    return Err(IndexError::corrupt(
+                        IndexFile::Log,
+                        offset,
+                        "ext-intro without id or name",
+                    ));
                 }
                 None => {
                     let (r, s, a) = (intro.reset_id, intro.record_size, intro.record_align);
@@ -266,7 +282,11 @@ impl IndexState {
         } else {
             let i = intro.ext_id as usize;
             if i >= self.exts.len() {
-                return Err(IndexError::corrupt(IndexFile::Log, offset, "ext-intro for unknown id"));
+                return Err(IndexError::corrupt(
+                    IndexFile::Log,
+                    offset,
+                    "ext-intro for unknown id",
+                ));
             }
             i
         };
@@ -278,7 +298,14 @@ impl IndexState {
         Ok(())
     }
 
-    fn register(&mut self, name: &str, reset_id: u32, hdr_size: u32, size: u16, align: u16) -> usize {
+    fn register(
+        &mut self,
+        name: &str,
+        reset_id: u32,
+        hdr_size: u32,
+        size: u16,
+        align: u16,
+    ) -> usize {
         self.exts.push(ExtState {
             name: name.to_owned(),
             reset_id,

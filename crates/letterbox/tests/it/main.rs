@@ -5,4 +5,5 @@ mod exit_codes;
 mod interop;
 mod maildir;
 mod robustness;
+mod sieve_delivery;
 mod support;

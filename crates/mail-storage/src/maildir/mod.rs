@@ -10,13 +10,23 @@ pub(crate) mod uidlist_sync;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::StorageError;
 use crate::location::{Layout, MailLocation};
 use crate::mailbox::MaildirPaths;
+use crate::settings::StorageSettings;
 use create::{Permissions, create_empty_file, ensure_subdirs, mkdir, mkdir_parents};
 
-/// Which mailbox of a location to open.
+/// A Maildir mailbox opened for saving.
+#[derive(Debug, Clone)]
+pub(crate) struct MaildirMailbox {
+    pub paths: MaildirPaths,
+    pub perms: Permissions,
+    pub settings: Arc<StorageSettings>,
+}
+
+/// Which mailbox of a location to open (for every driver).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     /// The user's INBOX (always created when missing).

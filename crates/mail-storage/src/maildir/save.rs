@@ -10,7 +10,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
 
 use crate::error::StorageError;
-use crate::mailbox::{MailFlags, Mailbox, MessageSource, SaveOptions, SavedMail};
+use crate::mailbox::{MailFlags, MessageSource, SaveOptions, SavedMail};
+use crate::maildir::MaildirMailbox;
 use crate::maildir::create::{Permissions, ensure_subdirs};
 use crate::maildir::filename::{info_suffix, unique_base, virtual_size, with_sizes};
 use crate::maildir::uidlist_sync::commit;
@@ -41,7 +42,7 @@ struct Written {
 }
 
 pub(crate) fn save(
-    mb: &Mailbox,
+    mb: &MaildirMailbox,
     source: MessageSource<'_>,
     opts: &SaveOptions,
 ) -> Result<SavedMail, StorageError> {
@@ -62,7 +63,7 @@ pub(crate) fn save(
 }
 
 fn write_tmp(
-    mb: &Mailbox,
+    mb: &MaildirMailbox,
     source: MessageSource<'_>,
     opts: &SaveOptions,
 ) -> Result<Written, StorageError> {
@@ -129,7 +130,7 @@ fn link_in(source: &Path, guard: &TmpGuard) -> io::Result<bool> {
 
 /// Writes the content into a new `tmp/<base>` (O_EXCL, exact mode); returns the sizes.
 fn write_copy(
-    mb: &Mailbox,
+    mb: &MaildirMailbox,
     source: MessageSource<'_>,
     guard: &TmpGuard,
 ) -> io::Result<(File, u64, u64)> {
@@ -166,7 +167,7 @@ fn create_exclusive(path: &Path, perms: &Permissions) -> io::Result<File> {
 /// Sets the received date and makes the file durable (`file` is the open tmp file, or
 /// `None` for a hard link, which is opened here).
 fn finish_file(
-    mb: &Mailbox,
+    mb: &MaildirMailbox,
     file: Option<File>,
     path: &Path,
     opts: &SaveOptions,
@@ -189,7 +190,7 @@ fn finish_file(
 
 /// Renames the tmp file to `new/<id>` or `cur/<id>:2,<flags>` and fsyncs that directory.
 fn place(
-    mb: &Mailbox,
+    mb: &MaildirMailbox,
     guard: &TmpGuard,
     storage_id: &str,
     flags: &MailFlags,

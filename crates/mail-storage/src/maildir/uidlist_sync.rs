@@ -19,7 +19,8 @@ use dovecot_index::{
 };
 
 use crate::error::StorageError;
-use crate::mailbox::{Mailbox, SaveOptions};
+use crate::mailbox::SaveOptions;
+use crate::maildir::MaildirMailbox;
 use crate::maildir::keywords::letters_for;
 
 /// Outcome of a commit.
@@ -43,7 +44,7 @@ enum Plan {
 /// `new/` or `cur/` (it receives the keyword letters), then records the UID. If recording
 /// fails the placed file is unlinked again while the lock is still held.
 pub(crate) fn commit(
-    mb: &Mailbox,
+    mb: &MaildirMailbox,
     storage_id: &str,
     opts: &SaveOptions,
     place: impl FnOnce(&[char]) -> Result<PathBuf, StorageError>,
@@ -95,7 +96,7 @@ pub(crate) fn commit(
 }
 
 /// Decides how to record the next UID, reading only the header and the tail.
-fn plan(mb: &Mailbox, path: &Path) -> Result<Plan, StorageError> {
+fn plan(mb: &MaildirMailbox, path: &Path) -> Result<Plan, StorageError> {
     let mut file = match OpenOptions::new().read(true).write(true).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -145,7 +146,7 @@ fn index_exists(index_dir: &Path) -> bool {
 
 /// Writes the record; the inner error is the reason when the plan was to skip.
 fn record(
-    mb: &Mailbox,
+    mb: &MaildirMailbox,
     path: &Path,
     plan: Plan,
     mut new: UidlistRecord,
@@ -185,7 +186,7 @@ fn record(
 }
 
 /// `dovecot-uidlist.tmp` + fdatasync + `rename()`: readers see the old or the new file.
-fn write_atomic(mb: &Mailbox, path: &Path, data: &[u8]) -> Result<(), StorageError> {
+fn write_atomic(mb: &MaildirMailbox, path: &Path, data: &[u8]) -> Result<(), StorageError> {
     let tmp = path.with_file_name(format!("{UIDLIST_FILE}.tmp"));
     let io_err = |op: &str, e: io::Error| StorageError::io(op, &tmp, e, false);
     let result = (|| {

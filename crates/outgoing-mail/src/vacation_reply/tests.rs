@@ -244,3 +244,15 @@ fn sent_and_failed_log_texts() {
         "vacation action: failed to send vacation response to alice@example.org: <Sendmail program returned error> (temporary error)"
     );
 }
+
+#[test]
+fn duplicate_id_matches_pigeonhole_database() {
+    let handle = vacation_handle(None, "I am on holiday", None, None, false);
+    assert_eq!(handle, "I am on holiday<default-subject><default-from><NO-MIME>");
+    // Read back from .dovecot.lda-dupes after a reply to `Alice@Example.org` (observed).
+    let id = vacation_duplicate_id("Alice@Example.org", &handle);
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, "f38d2b765de612f6708b889149076d47");
+    assert_eq!(vacation_handle(Some("h"), "r", Some("s"), None, true), "h");
+    assert_eq!(vacation_handle(None, "r", Some("s"), Some("f"), true), "rsf<MIME>");
+}

@@ -12,6 +12,7 @@ pub mod config;
 mod body;
 mod copy;
 mod date;
+mod debug;
 mod duplicate;
 mod editheader;
 mod encoded_character;
@@ -96,6 +97,7 @@ pub const ALL_EXTENSIONS: &[&dyn Extension] = &[
     &editheader::Editheader,
     &reject::Ereject,
     &environment::VndEnvironment,
+    &debug::VndDebug,
 ];
 
 /// Validator's view of the enabled definitions.

@@ -87,6 +87,9 @@ pub trait ScriptEnvironment {
         "INBOX".into()
     }
 
+    /// A `debug_log` message (vnd.dovecot.debug); ignored by default.
+    fn debug_log(&mut self, _message: &str) {}
+
     /// The host itself, so host-provided commands (e.g. the testsuite's) can reach its state
     /// by downcasting.
     fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {

@@ -245,6 +245,10 @@ impl Machine<'_> {
                 let capture = mt == MatchType::Matches;
                 for v in &values {
                     for k in &key_strings {
+                        if capture {
+                            // Wildcard matching is O(len(value) x len(pattern)): pay for it.
+                            self.charge((v.len() as u64).saturating_mul(k.len() as u64) / 16)?;
+                        }
                         let mut caps = capture.then(Vec::new);
                         if match_value(mt, spec.comparator, v, k, &mut caps) {
                             if let Some(c) = caps {
@@ -324,6 +328,9 @@ fn addresses_in(
             .collect();
         for raw in pick_index(raws, index) {
             for a in parse_addresses(raw) {
+                if !a.valid && part != AddressPart::All {
+                    continue;
+                }
                 if let Some(v) = address_part(&a.address, part, delim) {
                     out.push(v);
                 }

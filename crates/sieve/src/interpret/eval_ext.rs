@@ -16,6 +16,14 @@ impl Machine<'_> {
             Test::Date(d) => self.date_test(d),
             Test::Duplicate(d) => self.duplicate_test(d),
             Test::Score(s) => self.score_test(s),
+            Test::NotifyMethodCapability { uri, capability, keys, spec } => {
+                let (uri, cap) = (self.eval(uri), self.eval(capability));
+                // For mailto the only capability is "online", and its answer is "maybe".
+                if !valid_mailto(&uri) || !cap.eq_ignore_ascii_case("online") {
+                    return Ok(false);
+                }
+                self.match_keys(vec!["maybe".to_owned()], keys, spec)
+            }
             Test::ValidNotifyMethod(uris) => {
                 let uris = self.eval_list(uris);
                 Ok(uris.iter().all(|u| valid_mailto(u)))
@@ -86,33 +94,7 @@ impl Machine<'_> {
 }
 
 fn valid_mailto(uri: &str) -> bool {
-    let Some(rest) = uri.get(..7).filter(|p| p.eq_ignore_ascii_case("mailto:")).map(|_| &uri[7..])
-    else {
-        return false;
-    };
-    let to = rest.split('?').next().unwrap_or("");
-    to.split(',')
-        .filter(|a| !a.is_empty())
-        .all(|a| crate::address::parse_single(&percent_decode(a)).is_ok())
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::mailto::parse_mailto(uri).is_ok()
 }
 
 /// Parses `+hhmm` / `-hhmm` into minutes east of UTC.

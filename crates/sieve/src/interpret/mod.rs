@@ -276,26 +276,15 @@ impl Machine<'_> {
             OpKind::Break(n) => Ok(Flow::Break(*n)),
             OpKind::ForEveryPart { block } => self.foreverypart(block),
             OpKind::ExtractText { var, first, modifiers } => {
-                let text = match self.current_part {
-                    Some(p) => {
-                        let tree = self.mime_tree();
-                        let is_text =
-                            tree.parts.get(p).is_some_and(|x| x.content_type.main == "text");
-                        if is_text { tree.text(self.message().raw(), p) } else { String::new() }
-                    }
-                    None => String::new(),
-                };
-                let text = match first {
-                    Some(n) => {
-                        text.chars().take(usize::try_from(*n).unwrap_or(usize::MAX)).collect()
-                    }
-                    None => text,
-                };
-                let v = apply_modifiers(text, modifiers);
-                self.write_var(var, v);
+                self.extract_text(var, *first, modifiers);
                 Ok(Flow::Continue)
             }
             OpKind::Return => Ok(Flow::Return),
+            OpKind::DebugLog(msg) => {
+                let text = self.eval(msg);
+                self.env.debug_log(&text);
+                Ok(Flow::Continue)
+            }
             OpKind::Error(msg) => {
                 let text = self.eval(msg);
                 Err(self.failure(text))
@@ -321,6 +310,24 @@ impl Machine<'_> {
                 Ok(Flow::Continue)
             }
         }
+    }
+
+    /// `extracttext`: the current part's decoded text (empty for non-text parts).
+    fn extract_text(&mut self, var: &VarRef, first: Option<u64>, modifiers: &[Modifier]) {
+        let text = match self.current_part {
+            Some(p) => {
+                let tree = self.mime_tree();
+                let is_text = tree.parts.get(p).is_some_and(|x| x.content_type.main == "text");
+                if is_text { tree.text(self.message().raw(), p) } else { String::new() }
+            }
+            None => String::new(),
+        };
+        let text = match first {
+            Some(n) => text.chars().take(usize::try_from(n).unwrap_or(usize::MAX)).collect(),
+            None => text,
+        };
+        let v = apply_modifiers(text, modifiers);
+        self.write_var(var, v);
     }
 
     fn foreverypart(&mut self, block: &[Op]) -> Result<Flow, RuntimeError> {

@@ -133,6 +133,8 @@ pub struct SieveResult {
     pub edited_headers: Option<Vec<crate::message::HeaderField>>,
     /// Ids the `duplicate` test asks to track once the delivery succeeds, with the period.
     pub duplicate_marks: Vec<(String, u64)>,
+    /// Mailbox of `keep` and the implicit keep (from the host when the run started).
+    pub default_mailbox: String,
 }
 
 /// Collects actions while a script runs.
@@ -279,6 +281,7 @@ impl ResultBuilder {
     pub fn finish(mut self, flags: Vec<String>) -> SieveResult {
         self.result.implicit_keep = !self.result.actions.iter().any(Action::cancels_implicit_keep);
         self.result.implicit_keep_flags = flags;
+        self.result.default_mailbox = self.default_mailbox;
         self.result
     }
 }

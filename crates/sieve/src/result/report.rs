@@ -12,8 +12,11 @@ fn flags_line(out: &mut String, flags: &[String]) {
         return;
     }
     let lower: Vec<String> = flags.iter().map(|f| f.to_ascii_lowercase()).collect();
-    let mut shown: Vec<String> =
-        SYSTEM_FLAGS.iter().filter(|s| lower.iter().any(|f| f == *s)).map(|s| (*s).to_owned()).collect();
+    let mut shown: Vec<String> = SYSTEM_FLAGS
+        .iter()
+        .filter(|s| lower.iter().any(|f| f == *s))
+        .map(|s| (*s).to_owned())
+        .collect();
     shown.extend(flags.iter().filter(|f| !f.starts_with('\\')).cloned());
     let _ = writeln!(out, "        + add IMAP flags: {}", shown.join(" "));
 }
@@ -80,7 +83,8 @@ fn action_lines(out: &mut String, a: &Action, default_mailbox: &str) {
 }
 
 /// Lists the actions one per line and the implicit keep, like Pigeonhole's `sieve-test`.
-pub fn dry_run_report(result: &SieveResult, default_mailbox: &str) -> String {
+pub fn dry_run_report(result: &SieveResult) -> String {
+    let default_mailbox = result.default_mailbox.as_str();
     let mut out = String::from("\nPerformed actions:\n\n");
     if result.actions.is_empty() {
         out.push_str("  (none)\n");
@@ -117,9 +121,10 @@ mod tests {
             ],
             implicit_keep: true,
             implicit_keep_flags: vec!["\\Seen".into()],
+            default_mailbox: "INBOX".into(),
             ..SieveResult::default()
         };
-        let text = dry_run_report(&r, "INBOX");
+        let text = dry_run_report(&r);
         assert_eq!(
             text,
             "\nPerformed actions:\n\n * store message in folder: Archive\n        + preserve implicit keep\n        \

@@ -278,10 +278,10 @@ impl Lexer<'_> {
                 Some('"') => return TokenKind::Str(s),
                 Some('\\') => match self.bump() {
                     // RFC 5228 §2.4.2: `\x` means `x` for any x; only `\"` and `\\` are useful.
-                    Some(c) => s.push(c),
+                    Some(c) => push_normalized(&mut s, c),
                     None => break,
                 },
-                Some(c) => s.push(c),
+                Some(c) => push_normalized(&mut s, c),
                 None => break,
             }
         }
@@ -343,13 +343,23 @@ impl Lexer<'_> {
                 s.push_str(&line);
                 return TokenKind::Str(s);
             }
-            // Dot-unstuffing: a line starting with ".." loses one dot.
-            match line.strip_prefix('.') {
-                Some(rest) if rest.starts_with('.') => s.push_str(rest),
-                _ => s.push_str(&line),
-            }
+            // Dot-unstuffing: a line starting with ".." loses one dot; lines end in CRLF.
+            let body = match body.strip_prefix('.') {
+                Some(rest) if rest.starts_with('.') => rest,
+                _ => body,
+            };
+            s.push_str(body);
+            s.push_str("\r\n");
         }
     }
+}
+
+/// Appends `c`, turning a bare LF into CRLF as Pigeonhole does for every string.
+fn push_normalized(s: &mut String, c: char) {
+    if c == '\n' && !s.ends_with('\r') {
+        s.push('\r');
+    }
+    s.push(c);
 }
 
 fn is_ident_start(c: char) -> bool {
@@ -384,7 +394,7 @@ mod tests {
         let (k, d) = kinds("\"a\\\"b\\\\c\\d\" # x\n/* y\n*/ text: # c\nl1\n..l2\n.\n");
         assert!(!d.has_errors());
         assert_eq!(k[0], TokenKind::Str("a\"b\\cd".into()));
-        assert_eq!(k[1], TokenKind::Str("l1\n.l2\n".into()));
+        assert_eq!(k[1], TokenKind::Str("l1\r\n.l2\r\n".into()));
         assert_eq!(k[2], TokenKind::Eof);
     }
 

@@ -385,16 +385,21 @@ impl Builder<'_> {
             return Some(false);
         }
         let Some(tdef) = self.registry.tag_for(def, lname, &self.required) else {
-            if self.reported_tags.insert((def.name, lname.to_owned())) {
-                self.error(
-                    tpos,
-                    format!(
-                        "unknown tagged argument ':{lname}' for {what} (reported only once at first occurrence)"
-                    ),
-                );
-            }
+            // Unknown tags were reported by `all_tags_known` already.
             return None;
         };
+        self.own_tag(&what, tdef, tpos, param, v)
+    }
+
+    /// A tag of the command itself (or attached by another extension) and its parameter.
+    fn own_tag(
+        &mut self,
+        what: &str,
+        tdef: TagDef,
+        tpos: Pos,
+        param: Option<&Arg>,
+        v: &mut Validated,
+    ) -> Option<bool> {
         let Some(kind) = tdef.param else {
             v.tags.push(TagValue { name: tdef.name, pos: tpos, param: None });
             return Some(false);

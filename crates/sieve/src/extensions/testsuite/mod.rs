@@ -41,7 +41,10 @@ mod tests {
 
     #[test]
     fn tst_namespace_is_available_when_required() {
-        let opts = crate::CompileOptions { extra_extensions: vec![Arc::new(Testsuite)], ..Default::default() };
+        let opts = crate::CompileOptions {
+            extra_extensions: vec![Arc::new(Testsuite)],
+            ..Default::default()
+        };
         let src = "require [\"vnd.dovecot.testsuite\", \"variables\"]; set \"p\" \"${tst.path}\";";
         assert!(crate::compile(src, "t", &opts).is_ok());
         let src = "require \"variables\"; set \"p\" \"${tst.path}\";";
