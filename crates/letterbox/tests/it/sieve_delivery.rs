@@ -181,7 +181,8 @@ fn reject_sends_an_mdn_and_stores_nothing() {
     assert_eq!(argv, &["-i", "-f", "<>", "--", "alice@example.com"]);
     assert!(eml.contains("multipart/report; report-type=disposition-notification"), "{eml}");
     assert!(eml.contains("Go away"), "{eml}");
-    assert!(eml.contains("From: Mail Delivery Subsystem <postmaster@example.com>"), "{eml}");
+    assert!(eml.contains("From: Postmaster <postmaster@example.com>"), "{eml}");
+    assert!(eml.contains("Final-Recipient: rfc822; bob@example.com"), "{eml}");
 }
 
 #[test]
