@@ -11,6 +11,7 @@ mod identity;
 mod logging;
 mod privileges;
 mod run_deliver;
+mod run_lmtp;
 mod run_sieve;
 
 use std::process::ExitCode;
@@ -39,6 +40,7 @@ fn dispatch(argv0: &str, args: &[String]) -> ExitStatus {
     }
     match args.first().map(String::as_str) {
         Some("deliver" | "dovecot-lda") => run_deliver::run(argv0, &args[1..]),
+        Some("lmtp") => run_lmtp::run(&args[1..]),
         Some("--version" | "-V") => {
             println!("letterbox {}", env!("CARGO_PKG_VERSION"));
             ExitStatus::Ok

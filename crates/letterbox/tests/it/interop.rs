@@ -10,13 +10,13 @@ use std::process::Command;
 use crate::support::*;
 
 /// The real Dovecot binaries.
-struct Dovecot {
+pub(crate) struct Dovecot {
     lda: PathBuf,
     doveadm: PathBuf,
 }
 
 impl Dovecot {
-    fn find() -> Option<Dovecot> {
+    pub(crate) fn find() -> Option<Dovecot> {
         let lda = PathBuf::from(
             std::env::var("DOVECOT_LDA").unwrap_or("/usr/lib/dovecot/dovecot-lda".into()),
         );
@@ -40,7 +40,7 @@ impl Dovecot {
     }
 
     /// Deliver with the real dovecot-lda as the test user (HOME mode).
-    fn deliver(&self, t: &TestHome, args: &[&str], message: &[u8]) -> std::process::Output {
+    pub(crate) fn deliver(&self, t: &TestHome, args: &[&str], message: &[u8]) -> std::process::Output {
         let mut cmd = as_user_command(t.ids, &self.lda);
         let log = t.root.join("dovecot-lda.log");
         cmd.env_clear()

@@ -3,6 +3,7 @@
 mod cli;
 mod exit_codes;
 mod interop;
+mod interop_sieve;
 mod maildir;
 mod robustness;
 mod sieve_delivery;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::support::*;
 
 /// A home with Sieve enabled, a capturing sendmail and `script` as the user's active script.
-fn sieve_home(script: &str, extra: &str) -> TestHome {
+pub(crate) fn sieve_home(script: &str, extra: &str) -> TestHome {
     let probe = TestHome::new();
     let sendmail = probe.root.join("sendmail.sh");
     drop(probe);
@@ -38,7 +38,7 @@ fn sieve_home(script: &str, extra: &str) -> TestHome {
 }
 
 /// Mails the capturing sendmail received: (argv lines, message).
-fn sent(t: &TestHome) -> Vec<(Vec<String>, String)> {
+pub(crate) fn sent(t: &TestHome) -> Vec<(Vec<String>, String)> {
     let outbox = t.root.join("outbox");
     let mut names: Vec<PathBuf> = std::fs::read_dir(&outbox)
         .unwrap()

@@ -82,6 +82,9 @@ pub enum SubTests {
     List,
 }
 
+/// A command-specific positional check; reports its own errors.
+pub type PositionalCheck = fn(&mut Builder<'_>, &CommandDef, Pos, &[Arg]) -> Option<()>;
+
 /// Which positional argument may be left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptionalArg {
@@ -134,6 +137,8 @@ pub struct CommandDef {
     pub block: bool,
     /// Positional argument that may be omitted.
     pub optional: OptionalArg,
+    /// Replaces the generic positional count/kind check (for irregular signatures).
+    pub positional_check: Option<PositionalCheck>,
     /// Code generation.
     pub build: Build,
 }
@@ -156,6 +161,7 @@ impl CommandDef {
             subtests: SubTests::None,
             block: false,
             optional: OptionalArg::None,
+            positional_check: None,
             build: Build::Command(build),
         }
     }
