@@ -10,6 +10,8 @@ ratio letterbox/dovecot. Scenarios (issue #2's acceptance list):
   big       the same message into a Maildir already holding N messages that Dovecot knows
             (uidlist and index built by doveadm)
   huge      one 50 MB message (time and peak RSS)
+  sieve     the 3 KB message through bench/rules30.sieve (30 rules, none filing it, a vacation
+            that does not fire), compared with plain delivery and with dovecot-lda + Pigeonhole
 
 Usage: bench/compare_with_dovecot.py [--runs 200] [--big 50000] [--huge-mb 50] [--only NAME]
 Run as root (the deliveries run as `nobody` through setpriv) or as a normal user.
@@ -45,19 +47,24 @@ def message(size):
 class World:
     """A temp dir with a config and two homes (one per implementation)."""
 
-    def __init__(self, name):
+    def __init__(self, name, sieve=None):
         self.dir = tempfile.mkdtemp(prefix=f"lb-bench-{name}-")
         os.chmod(self.dir, 0o1777)
         self.conf = os.path.join(self.dir, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write("mail_location = maildir:~/Maildir\n")
             f.write(f"log_path = {self.dir}/shared.log\n")
+            if sieve:
+                f.write("mail_plugins = sieve\nplugin {\n  sieve = file:~/sieve;active=~/.dovecot.sieve\n}\n")
         os.chmod(self.conf, 0o644)
         self.homes = {}
         for impl in ("letterbox", "dovecot"):
             home = os.path.join(self.dir, impl)
             os.mkdir(home)
-            os.chown(home, UID, GID) if IS_ROOT else None
+            if sieve:
+                shutil.copy(sieve, os.path.join(home, ".dovecot.sieve"))
+            if IS_ROOT:
+                subprocess.run(["chown", "-R", f"{UID}:{GID}", home], check=True)
             self.homes[impl] = home
 
     def command(self, impl, extra=()):
@@ -156,6 +163,19 @@ def main():
             fill_known_maildir(world, impl, opts.big, small)
         report(f"{opts.big // 1000}k", interleaved(world, small_path, max(20, opts.runs // 4)))
         world.cleanup()
+    if opts.only in (None, "sieve"):
+        script = os.path.join(ROOT, "bench", "rules30.sieve")
+        plain = World("plain")
+        with_sieve = World("sieve", sieve=script)
+        a = interleaved(plain, small_path, opts.runs // 2)
+        b = interleaved(with_sieve, small_path, opts.runs // 2)
+        report("plain", a)
+        report("sieve30", b)
+        t = lambda r, k: statistics.median(x[0] for x in r[k])
+        print(f"sieve overhead: letterbox +{(t(b, 'letterbox') / t(a, 'letterbox') - 1) * 100:.1f}%  "
+              f"dovecot-lda +{(t(b, 'dovecot') / t(a, 'dovecot') - 1) * 100:.1f}%")
+        plain.cleanup()
+        with_sieve.cleanup()
     if opts.only in (None, "huge"):
         huge_path = os.path.join(tmpdir, "huge.eml")
         open(huge_path, "wb").write(message(opts.huge_mb * 1024 * 1024))

@@ -13,6 +13,7 @@ use mail_storage::{ErrorKind, MailUser, OpenOptions, SaveOptions, SavedMail, Sto
 use crate::failure::{Classify, FailureClass};
 use crate::log_line::{LogEvent, MessageFacts, format_log_line, sanitize};
 use crate::message::IncomingMessage;
+use crate::save::{QuotaContext, SaveNotes, save_message};
 
 /// Receives the delivery's log lines; the binary writes them where `info_log_path` says.
 pub trait DeliveryLog {
@@ -41,6 +42,10 @@ pub struct DeliveryRequest<'a> {
     pub log_format: &'a str,
     /// When the delivery started.
     pub started: Instant,
+    /// Envelope sender for mbox `From ` lines (`None` = `MAILER-DAEMON`).
+    pub envelope_sender: Option<&'a str>,
+    /// The user's quota, if enforced.
+    pub quota: Option<&'a QuotaContext>,
 }
 
 /// A successful delivery.
@@ -124,7 +129,19 @@ fn save_to(
     };
     let received = if req.message.is_borrowed_file() { None } else { Some(SystemTime::now()) };
     let save_opts = SaveOptions { received, ..SaveOptions::default() };
-    match mailbox.save(req.message.source(), &save_opts) {
+    let mut notes = SaveNotes::default();
+    let result = save_message(
+        &mailbox,
+        req.message.source(),
+        save_opts,
+        req.envelope_sender,
+        req.quota,
+        &mut notes,
+    );
+    for warning in &notes.warnings {
+        log.error(warning)?;
+    }
+    match result {
         Ok(saved) => {
             write_line(req, log, &format!("saved mail to {shown}"), &saved.storage_id)?;
             Ok(Ok(saved))

@@ -102,7 +102,13 @@ impl IncomingMessage {
         header.push(&bytes);
         let size = bytes.len() as u64;
         let vsize = crate::normalize::virtual_size(&bytes);
-        Self { body: Body::Memory(bytes), size, vsize, header: header.bytes, from_line_sender: None }
+        Self {
+            body: Body::Memory(bytes),
+            size,
+            vsize,
+            header: header.bytes,
+            from_line_sender: None,
+        }
     }
 
     /// Scan a `-p` file; if it needs no change, describe it without copying.

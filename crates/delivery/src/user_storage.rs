@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use dovecot_config::Config;
 use dovecot_config::var_expand::expand_with;
 use mail_storage::{
-    AutoMailbox, AutoMode, FsyncMode, MailLocation, MailUser, NamespaceSpec, StorageError,
-    StorageSettings,
+    AutoMailbox, AutoMode, FsyncMode, MailLocation, MailUser, MboxLockMethod, NamespaceSpec,
+    StorageError, StorageSettings,
 };
 
 /// The user a delivery is for, once looked up.
@@ -61,11 +61,20 @@ impl UserIdentity {
     }
 }
 
+/// The user's `mail_location`, expanded and parsed.
+pub fn default_location(
+    config: &Config,
+    user: &UserIdentity,
+) -> Result<MailLocation, StorageError> {
+    let template = &config.settings().mail.mail_location;
+    MailLocation::parse(&user.expand(template), user.home.as_deref())
+}
+
 /// Open the user's mail store as the settings describe it.
 pub fn open_mail_user(config: &Config, user: &UserIdentity) -> Result<MailUser, StorageError> {
     let settings = &config.settings().mail;
     let home = user.home.as_deref();
-    let location = MailLocation::parse(&user.expand(&settings.mail_location), home)?;
+    let location = default_location(config, user)?;
     let namespaces = config
         .namespaces()
         .iter()
@@ -78,9 +87,26 @@ pub fn open_mail_user(config: &Config, user: &UserIdentity) -> Result<MailUser, 
             dovecot_config::FsyncMode::Never => FsyncMode::Never,
         },
         copy_with_hardlinks: settings.maildir_copy_with_hardlinks,
+        max_keyword_length: settings.mail_max_keyword_length as usize,
+        mbox_write_locks: settings.mbox_write_locks.iter().map(|&m| mbox_lock(m)).collect(),
+        mbox_lock_timeout: settings.mbox_lock_timeout,
+        mbox_dotlock_change_timeout: settings.mbox_dotlock_change_timeout,
+        temp_dir: PathBuf::from(user.expand(&settings.mail_temp_dir)),
         ..StorageSettings::default()
     };
     MailUser::new(location, namespaces, storage)
+}
+
+/// The config's lock method names mapped onto the storage's (the crates stay independent).
+fn mbox_lock(method: dovecot_config::MboxLockMethod) -> MboxLockMethod {
+    use dovecot_config::MboxLockMethod as C;
+    match method {
+        C::Dotlock => MboxLockMethod::Dotlock,
+        C::DotlockTry => MboxLockMethod::DotlockTry,
+        C::Fcntl => MboxLockMethod::Fcntl,
+        C::Flock => MboxLockMethod::Flock,
+        C::Lockf => MboxLockMethod::Lockf,
+    }
 }
 
 fn namespace_spec(

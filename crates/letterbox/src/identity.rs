@@ -36,7 +36,9 @@ pub fn lookup_user(config: &Config, name: &str) -> Result<FoundUser, Fatal> {
     let record = db
         .lookup(name)
         .map_err(|e| Fatal::new(FailureClass::Temporary, e.to_string()))?
-        .ok_or_else(|| Fatal::new(FailureClass::UnknownUser, format!("Unknown user: {name}")))?;
+        .ok_or_else(|| {
+        Fatal::new(FailureClass::UnknownUser, format!("Unknown user: {name}"))
+    })?;
     from_record(record)
 }
 

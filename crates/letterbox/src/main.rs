@@ -10,6 +10,7 @@ mod exit_status;
 mod identity;
 mod logging;
 mod privileges;
+mod rejection;
 mod run_deliver;
 mod run_lmtp;
 mod run_sieve;

@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use delivery::address::{MailAddress, PathError, parse_path};
 use delivery::log_line::{MessageFacts, first_header};
-use delivery::user_storage::{UserIdentity, open_mail_user};
+use delivery::save::QuotaContext;
+use delivery::user_storage::{UserIdentity, default_location, open_mail_user};
 use delivery::{Classify, DeliveryLog, DeliveryRequest, FailureClass, IncomingMessage};
 use dovecot_config::{Config, LoadOptions};
 use mail_storage::MailUser;
@@ -22,6 +23,7 @@ use crate::exit_status::{ExitStatus, exit_status};
 use crate::identity::{FoundUser, invoking_user, lookup_user};
 use crate::logging::{Level, LogSettings, Logger};
 use crate::privileges::{ValidIds, check_ids, check_setuid_root, switch_to_user};
+use crate::rejection::send_quota_rejection;
 use crate::run_sieve::{SieveEnvelope, sieve_sender, try_sieve};
 
 /// A failure that ends the delivery.
@@ -133,7 +135,15 @@ fn deliver_main(argv0: &str, cli: &DeliverArgs, logger: &mut Option<Logger>) -> 
             .map_or_else(|| facts.to_envelope.clone(), ToString::to_string),
         original_recipient: facts.to_envelope.clone(),
     };
-    let ctx = Ctx { cli, config: &config, identity: &identity, user: &user, envelope: &sieve_envelope };
+    let quota = open_quota(&config, &identity)?;
+    let ctx = Ctx {
+        cli,
+        config: &config,
+        identity: &identity,
+        user: &user,
+        envelope: &sieve_envelope,
+        quota: quota.as_ref(),
+    };
     deliver_message(&ctx, &message, &facts, started, log)
 }
 
@@ -144,6 +154,20 @@ struct Ctx<'a> {
     identity: &'a UserIdentity,
     user: &'a MailUser,
     envelope: &'a SieveEnvelope,
+    quota: Option<&'a QuotaContext>,
+}
+
+/// The quota plugin, when `mail_plugins` names `quota` and a root is configured.
+fn open_quota(config: &Config, identity: &UserIdentity) -> Result<Option<QuotaContext>, Fatal> {
+    if !config.settings().mail.mail_plugins.iter().any(|p| p == "quota") {
+        return Ok(None);
+    }
+    let location = default_location(config, identity)
+        .map_err(|e| Fatal::temp(format!("Namespace initialization failed: {e}")))?;
+    let quota = quota::Quota::from_plugin_settings(config.plugin(), location.inbox_dir())
+        .map_err(|e| Fatal::temp(format!("Failed to initialize quota: {e}")))?;
+    let base_dir = PathBuf::from(&config.settings().log.base_dir);
+    Ok(quota.map(|quota| QuotaContext { quota, base_dir }))
 }
 
 fn load_config(cli: &DeliverArgs) -> Result<Config, Fatal> {
@@ -428,20 +452,50 @@ fn deliver_message(
         autosubscribe: s.lda_mailbox_autosubscribe || cli.autosubscribe,
         log_format: &s.deliver_log_format,
         started,
+        envelope_sender: Some(facts.from_envelope.as_str()).filter(|e| !e.is_empty()),
+        quota: ctx.quota,
     };
     let mut log = LogAdapter(logger);
-    let handled = try_sieve(config, ctx.identity, user, &request, ctx.envelope, cli.reject_to_stderr, &mut log)?;
+    let handled = try_sieve(
+        config,
+        ctx.identity,
+        user,
+        &request,
+        ctx.envelope,
+        cli.reject_to_stderr,
+        &mut log,
+    )?;
     if handled {
         return Ok(());
     }
     match delivery::deliver(user, &request, &mut log) {
         Ok(_) => Ok(()),
         Err(err) => {
-            let mut class = err.failure_class();
+            let class = err.failure_class();
+            let reason = err.public_reason();
             if class == FailureClass::OverQuota && s.quota_full_tempfail {
-                class = FailureClass::Temporary;
+                return Err(Fatal {
+                    class: FailureClass::Temporary,
+                    message: err.to_string(),
+                    public: Some(reason),
+                });
             }
-            Err(Fatal { class, message: err.to_string(), public: Some(err.public_reason()) })
+            if class == FailureClass::OverQuota && !cli.reject_to_stderr {
+                let line = send_quota_rejection(
+                    config,
+                    ctx.identity,
+                    message,
+                    ctx.envelope.sender.as_deref(),
+                    &ctx.envelope.final_recipient,
+                    &reason,
+                )?;
+                return log.info(&line).map_err(|e| Fatal::temp(e.to_string()));
+            }
+            Err(Fatal {
+                class,
+                message: format!("msgid={}: rejected: {reason}", facts.msgid),
+                public: Some(reason),
+            })
         }
     }
 }

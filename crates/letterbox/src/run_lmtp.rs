@@ -45,7 +45,9 @@ fn parse_args(args: &[String]) -> Result<LmtpArgs, String> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
-        let number = |name: &str, v: String| v.parse::<u64>().map_err(|_| format!("{name}: not a number: {v}"));
+        let number = |name: &str, v: String| {
+            v.parse::<u64>().map_err(|_| format!("{name}: not a number: {v}"))
+        };
         match arg.as_str() {
             "-c" => out.config_path = Some(value("-c")?),
             "-O" => out.no_config = true,
@@ -101,19 +103,26 @@ fn serve(cli: &LmtpArgs) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let path = config_path(cli);
-    let opts = LoadOptions { path: path.clone(), protocol: "lmtp".into(), overrides: cli.overrides.clone() };
+    let opts = LoadOptions {
+        path: path.clone(),
+        protocol: "lmtp".into(),
+        overrides: cli.overrides.clone(),
+    };
     let config = dovecot_config::load(&opts).map_err(|e| e.to_string())?;
     let log: Arc<dyn ServerLog> = Arc::new(ServerLogger(Mutex::new(open_logger(&config)?)));
+    // Bind while still privileged; privileges are dropped (if at all) right after.
+    let listeners = lmtp_server::Listeners::bind(&listens).map_err(|e| e.to_string())?;
     let model = privilege_model(&config, path, &cli.overrides)?;
     let userdb = delivery::userdb::userdb_for(&config, "lmtp").map_err(|e| e.to_string())?;
     let hostname = hostname(&config);
     let session = session_config(&config, cli, &hostname);
     let backend = LocalBackend::new(config, userdb, model, Arc::clone(&log), hostname);
     if listens.is_empty() {
-        return lmtp_server::serve_stdio(&backend, &session, log.as_ref()).map_err(|e| e.to_string());
+        return lmtp_server::serve_stdio(&backend, &session, log.as_ref())
+            .map_err(|e| e.to_string());
     }
     let options = ServerOptions { session, max_connections: cli.max_connections.max(1) };
-    lmtp_server::serve(&listens, Arc::new(backend), &options, log).map_err(|e| e.to_string())
+    lmtp_server::serve(listeners, Arc::new(backend), &options, log).map_err(|e| e.to_string())
 }
 
 fn session_config(config: &Config, cli: &LmtpArgs, hostname: &str) -> SessionConfig {
@@ -219,8 +228,20 @@ mod tests {
     #[test]
     fn arguments() {
         let cli = parse_args(&args(&[
-            "-c", "/x.conf", "--listen", "unix:/s", "--listen", "2424", "-o", "a=b=c",
-            "--max-message-size", "1000", "--max-recipients", "5", "--idle-timeout", "9",
+            "-c",
+            "/x.conf",
+            "--listen",
+            "unix:/s",
+            "--listen",
+            "2424",
+            "-o",
+            "a=b=c",
+            "--max-message-size",
+            "1000",
+            "--max-recipients",
+            "5",
+            "--idle-timeout",
+            "9",
         ]))
         .unwrap();
         assert_eq!(cli.config_path.as_deref(), Some("/x.conf"));

@@ -113,8 +113,13 @@ fn outgoing_for<'a>(
     let plugin = config.plugin();
     let flag = |key: &str| plugin.get(key).is_some_and(|v| v == "yes");
     // The sendmail child gets an empty environment, as Dovecot's does (observed).
-    let sendmail = Sendmail::from_settings(&lda.sendmail_path, &lda.submission_host, Vec::new(), SENDMAIL_TIMEOUT)
-        .map_err(|e| Fatal::temp(e.to_string()))?;
+    let sendmail = Sendmail::from_settings(
+        &lda.sendmail_path,
+        &lda.submission_host,
+        Vec::new(),
+        SENDMAIL_TIMEOUT,
+    )
+    .map_err(|e| Fatal::temp(e.to_string()))?;
     let mut out = MailOutgoing::new(sendmail, envelope.final_recipient.clone());
     out.dupes = dupes;
     out.sender = envelope.sender.clone();
@@ -134,7 +139,8 @@ fn outgoing_for<'a>(
         ..VacationSettings::default()
     };
     if let Some(value) = plugin.get("sieve_redirect_envelope_from") {
-        out.redirect_from = RedirectEnvelopeFrom::parse(value).map_err(|e| Fatal::temp(e.to_string()))?;
+        out.redirect_from =
+            RedirectEnvelopeFrom::parse(value).map_err(|e| Fatal::temp(e.to_string()))?;
     }
     Ok(out)
 }

@@ -32,6 +32,6 @@ pub mod trace;
 pub use local::{LocalBackend, PrivilegeModel};
 pub use protocol::{Limits, Protocol};
 pub use reply::Reply;
-pub use server::{Listen, ServerError, ServerOptions, serve, serve_stdio};
+pub use server::{Listen, Listeners, ServerError, ServerOptions, serve, serve_stdio};
 pub use session::{Backend, LogLevel, ServerLog, SessionConfig, SessionInfo, run_session};
 pub use trace::{DeliveryAddress, TraceSettings};

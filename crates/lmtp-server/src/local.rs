@@ -94,7 +94,11 @@ impl LocalBackend {
         format!("lmtp({})<{}>: ", std::process::id(), info.session_id)
     }
 
-    fn resolve_recipient(&self, record: UserRecord, detail: Option<String>) -> Result<LocalRecipient, String> {
+    fn resolve_recipient(
+        &self,
+        record: UserRecord,
+        detail: Option<String>,
+    ) -> Result<LocalRecipient, String> {
         if let Some(home) = &record.home
             && home.is_relative()
             && !home.as_os_str().is_empty()
@@ -165,14 +169,20 @@ fn resolve_id(value: &str, is_user: bool) -> Result<Option<u32>, String> {
         if is_user { user_lookup::resolve_uid(value) } else { user_lookup::resolve_gid(value) };
     match found {
         Ok(Some(id)) => Ok(Some(id)),
-        Ok(None) => Err(format!("Unknown {} name: {value}", if is_user { "user" } else { "group" })),
+        Ok(None) => {
+            Err(format!("Unknown {} name: {value}", if is_user { "user" } else { "group" }))
+        }
         Err(e) => Err(e.to_string()),
     }
 }
 
 /// Split `local+detail@domain` with any of the `delimiters` characters: (user to look up,
 /// detail). As Dovecot's LMTP: the first delimiter character found in the local part splits.
-pub fn split_detail(local: &str, domain: Option<&str>, delimiters: &str) -> (String, Option<String>) {
+pub fn split_detail(
+    local: &str,
+    domain: Option<&str>,
+    delimiters: &str,
+) -> (String, Option<String>) {
     let split = if delimiters.is_empty() { None } else { local.find(|c| delimiters.contains(c)) };
     let (user, detail) = match split {
         Some(pos) => {
@@ -194,28 +204,32 @@ impl Backend for LocalBackend {
     fn check_recipient(
         &self,
         info: &SessionInfo,
-        envelope: &Envelope,
+        _envelope: &Envelope,
         rcpt: &RcptCommand,
     ) -> Result<LocalRecipient, Reply> {
         let prefix = self.session_prefix(info);
         let address = match parse_path(&rcpt.address) {
             Ok(Some(address)) => address,
             _ => {
-                let text = format!("Invalid TO: Invalid character in path");
+                let text = "Invalid TO: Invalid character in path".to_string();
                 return Err(Reply::enhanced(501, "5.5.4", text));
             }
         };
         let delimiters = &self.config.settings().lda.recipient_delimiter;
-        let (username, detail) = split_detail(&address.local, address.domain.as_deref(), delimiters);
+        let (username, detail) =
+            split_detail(&address.local, address.domain.as_deref(), delimiters);
         let record = match self.userdb.lookup(&username) {
             Ok(Some(record)) => record,
             Ok(None) => return Err(reply::unknown_user_reply(&rcpt.address, &username)),
             Err(e) => {
-                self.log(LogLevel::Error, &prefix, &format!("rcpt {}: user lookup failed: {e}", sanitize(&username, 80)));
+                self.log(
+                    LogLevel::Error,
+                    &prefix,
+                    &format!("rcpt {}: user lookup failed: {e}", sanitize(&username, 80)),
+                );
                 return Err(reply::lookup_failure_reply(&rcpt.address));
             }
         };
-        let _ = envelope;
         self.resolve_recipient(record, detail).map_err(|why| {
             self.log(LogLevel::Error, &prefix, &format!("rcpt {}: {why}", sanitize(&username, 80)));
             reply::internal_error_reply(&rcpt.address)
@@ -266,7 +280,9 @@ struct ChildDelivery<'a> {
 impl LocalBackend {
     fn mailbox_for(&self, config: &Config, state: &LocalRecipient) -> String {
         match &state.detail {
-            Some(detail) if config.settings().lmtp.lmtp_save_to_detail_mailbox && !detail.is_empty() => {
+            Some(detail)
+                if config.settings().lmtp.lmtp_save_to_detail_mailbox && !detail.is_empty() =>
+            {
                 detail.clone()
             }
             _ => "INBOX".to_string(),
@@ -302,11 +318,16 @@ impl LocalBackend {
         let user = match open_mail_user(config, &identity) {
             Ok(user) => user,
             Err(e) => {
-                self.log(LogLevel::Error, &prefix, &format!("Namespace initialization failed: {e}"));
+                self.log(
+                    LogLevel::Error,
+                    &prefix,
+                    &format!("Namespace initialization failed: {e}"),
+                );
                 return reply::internal_error_reply(&rcpt.address);
             }
         };
-        let mut facts = MessageFacts::from_header(message.header(), message.size(), message.vsize());
+        let mut facts =
+            MessageFacts::from_header(message.header(), message.size(), message.vsize());
         facts.from_envelope = sanitize(&envelope.sender, 80);
         facts.to_envelope = sanitize(rcpt.orcpt.as_deref().unwrap_or(&rcpt.address), 80);
         let lda = &config.settings().lda;
@@ -318,6 +339,8 @@ impl LocalBackend {
             autosubscribe: lda.lda_mailbox_autosubscribe,
             log_format: &lda.deliver_log_format,
             started,
+            envelope_sender: Some(envelope.sender.as_str()).filter(|s| !s.is_empty()),
+            quota: None,
         };
         let mut log = LogAdapter { log: self.log.as_ref(), prefix: &prefix };
         match delivery::deliver(&user, &request, &mut log) {
@@ -329,7 +352,13 @@ impl LocalBackend {
                 self.log(LogLevel::Error, &prefix, &err.to_string());
                 let class = err.failure_class();
                 let public = err.public_reason();
-                reply::failure_reply(&rcpt.address, &state.username, class, &public, lda.quota_full_tempfail)
+                reply::failure_reply(
+                    &rcpt.address,
+                    &state.username,
+                    class,
+                    &public,
+                    lda.quota_full_tempfail,
+                )
             }
         }
     }
@@ -372,13 +401,18 @@ impl LocalBackend {
                 let code = out.status.code();
                 if code != Some(0) {
                     let text = String::from_utf8_lossy(&out.stderr);
-                    let text = format!("deliver exited with {:?}: {}", code, sanitize(text.trim(), 400));
+                    let text =
+                        format!("deliver exited with {:?}: {}", code, sanitize(text.trim(), 400));
                     self.log(LogLevel::Error, &prefix, &text);
                 }
                 reply::exit_status_reply(&rcpt.address, &state.username, code, &id)
             }
             Err(e) => {
-                self.log(LogLevel::Error, &prefix, &format!("spawning {} failed: {e}", child.exe.display()));
+                self.log(
+                    LogLevel::Error,
+                    &prefix,
+                    &format!("spawning {} failed: {e}", child.exe.display()),
+                );
                 reply::internal_error_reply(&rcpt.address)
             }
         }
@@ -391,7 +425,10 @@ mod tests {
 
     #[test]
     fn detail_is_split_at_the_first_delimiter() {
-        assert_eq!(split_detail("bob+folder", Some("x.org"), "+"), ("bob@x.org".into(), Some("folder".into())));
+        assert_eq!(
+            split_detail("bob+folder", Some("x.org"), "+"),
+            ("bob@x.org".into(), Some("folder".into()))
+        );
         assert_eq!(split_detail("bob-a+b", None, "+-"), ("bob".into(), Some("a+b".into())));
         assert_eq!(split_detail("bob", Some("x"), "+"), ("bob@x".into(), None));
         assert_eq!(split_detail("bob+x", Some("x"), ""), ("bob+x@x".into(), None));

@@ -343,7 +343,10 @@ impl Protocol {
             match key.to_ascii_uppercase().as_str() {
                 "BODY" if matches!(value.to_ascii_uppercase().as_str(), "7BIT" | "8BITMIME") => {}
                 "SIZE" => match value.parse::<u64>() {
-                    Ok(n) if self.limits.max_message_size != 0 && n > self.limits.max_message_size => {
+                    Ok(n)
+                        if self.limits.max_message_size != 0
+                            && n > self.limits.max_message_size =>
+                    {
                         return self.reply(&too_large());
                     }
                     Ok(_) => {}

@@ -96,7 +96,8 @@ pub fn failure_reply(
     public: &str,
     quota_full_tempfail: bool,
 ) -> Reply {
-    let with = |code, enhanced, text: &str| Reply::enhanced(code, enhanced, format!("<{rcpt}> {text}"));
+    let with =
+        |code, enhanced, text: &str| Reply::enhanced(code, enhanced, format!("<{rcpt}> {text}"));
     match class {
         FailureClass::UnknownUser => unknown_user_reply(rcpt, username),
         FailureClass::OverQuota if quota_full_tempfail => with(452, "4.2.2", public),

@@ -23,7 +23,9 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 
 use crate::reply::Reply;
-use crate::session::{Backend, LogLevel, ServerLog, SessionConfig, SessionInfo, new_session_id, run_session};
+use crate::session::{
+    Backend, LogLevel, ServerLog, SessionConfig, SessionInfo, new_session_id, run_session,
+};
 
 /// Where to listen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +78,23 @@ pub struct ServerOptions {
     pub max_connections: usize,
 }
 
+/// Bound listening sockets, made before privileges are dropped (a vmail uid usually can't
+/// bind `/run/...` or a port below 1024).
+pub struct Listeners(Vec<Bound>);
+
+impl Listeners {
+    /// Bind every listener (a stale unix socket file is replaced).
+    pub fn bind(listens: &[Listen]) -> Result<Listeners, ServerError> {
+        listens.iter().map(bind).collect::<Result<Vec<_>, _>>().map(Listeners)
+    }
+}
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Listeners({})", self.0.len())
+    }
+}
+
 enum Bound {
     Unix(UnixListener, PathBuf),
     Tcp(TcpListener),
@@ -114,7 +133,8 @@ fn watch_signals(stop: Arc<AtomicBool>) -> Result<io::PipeReader, ServerError> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGTERM);
     set.add(Signal::SIGINT);
-    set.thread_block().map_err(|e| ServerError::System(format!("pthread_sigmask() failed: {e}")))?;
+    set.thread_block()
+        .map_err(|e| ServerError::System(format!("pthread_sigmask() failed: {e}")))?;
     let (reader, mut writer) =
         io::pipe().map_err(|e| ServerError::System(format!("pipe() failed: {e}")))?;
     thread::spawn(move || {
@@ -126,16 +146,17 @@ fn watch_signals(stop: Arc<AtomicBool>) -> Result<io::PipeReader, ServerError> {
     Ok(reader)
 }
 
-/// Serve on `listens` until SIGTERM/SIGINT; returns once in-flight deliveries are done.
+/// Serve on `listeners` until SIGTERM/SIGINT; returns once in-flight deliveries are done.
+/// Call it before starting any other thread (the signal mask is inherited).
 pub fn serve<B: Backend + 'static>(
-    listens: &[Listen],
+    listeners: Listeners,
     backend: Arc<B>,
     options: &ServerOptions,
     log: Arc<dyn ServerLog>,
 ) -> Result<(), ServerError> {
     let stop = Arc::new(AtomicBool::new(false));
     let wake = watch_signals(Arc::clone(&stop))?;
-    let bound = listens.iter().map(bind).collect::<Result<Vec<_>, _>>()?;
+    let bound = listeners.0;
     let active = Arc::new(AtomicUsize::new(0));
     let mut workers: Vec<thread::JoinHandle<()>> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
@@ -293,7 +314,10 @@ mod tests {
     fn listen_values() {
         assert_eq!(Listen::parse("unix:/run/x").unwrap(), Listen::Unix("/run/x".into()));
         assert_eq!(Listen::parse("2424").unwrap(), Listen::Tcp("127.0.0.1:2424".parse().unwrap()));
-        assert_eq!(Listen::parse("0.0.0.0:24").unwrap(), Listen::Tcp("0.0.0.0:24".parse().unwrap()));
+        assert_eq!(
+            Listen::parse("0.0.0.0:24").unwrap(),
+            Listen::Tcp("0.0.0.0:24".parse().unwrap())
+        );
         assert_eq!(Listen::parse("[::1]:24").unwrap(), Listen::Tcp("[::1]:24".parse().unwrap()));
         assert!(Listen::parse("unix:").is_err());
         assert!(Listen::parse("nonsense").is_err());

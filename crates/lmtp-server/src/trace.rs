@@ -113,7 +113,14 @@ mod tests {
     #[test]
     fn single_recipient_gets_delivered_to_and_for() {
         let r = [rcpt("a+d@x", Some("orig@x"))];
-        let text = String::from_utf8(trace_headers(&settings(DeliveryAddress::Final), &env(), &r, "ID", None)).unwrap();
+        let text = String::from_utf8(trace_headers(
+            &settings(DeliveryAddress::Final),
+            &env(),
+            &r,
+            "ID",
+            None,
+        ))
+        .unwrap();
         assert!(text.starts_with("Return-Path: <s@x>\nDelivered-To: a+d@x\nReceived: from client\n\tby mx with LMTP\n\tid ID\n\t(envelope-from <s@x>)\n\tfor <a+d@x>; "), "{text}");
         assert!(text.ends_with('\n') && text.lines().count() == 7, "{text}");
         let orig = trace_headers(&settings(DeliveryAddress::Original), &env(), &r, "ID", None);
@@ -125,7 +132,14 @@ mod tests {
     #[test]
     fn several_recipients_get_neither() {
         let r = [rcpt("a@x", None), rcpt("b@x", None)];
-        let text = String::from_utf8(trace_headers(&settings(DeliveryAddress::Final), &env(), &r, "ID:T2", Some("127.0.0.1"))).unwrap();
+        let text = String::from_utf8(trace_headers(
+            &settings(DeliveryAddress::Final),
+            &env(),
+            &r,
+            "ID:T2",
+            Some("127.0.0.1"),
+        ))
+        .unwrap();
         assert!(!text.contains("Delivered-To") && !text.contains("\tfor "), "{text}");
         assert!(text.contains("Received: from client ([127.0.0.1])\n\tby mx with LMTP\n\tid ID:T2\n\t(envelope-from <s@x>); "), "{text}");
     }

@@ -246,8 +246,8 @@ mod tests {
 
     #[test]
     fn mbox_defaults() {
-        let loc = MailLocation::parse("mbox:~/mail:INBOX=/var/mail/u", Some(Path::new("/h")))
-            .unwrap();
+        let loc =
+            MailLocation::parse("mbox:~/mail:INBOX=/var/mail/u", Some(Path::new("/h"))).unwrap();
         assert_eq!(loc.driver, Driver::Mbox);
         assert_eq!(loc.root, Path::new("/h/mail"));
         assert_eq!(loc.inbox_dir(), Path::new("/var/mail/u"));

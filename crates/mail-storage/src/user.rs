@@ -14,9 +14,9 @@ use crate::error::StorageError;
 use crate::location::MailLocation;
 use crate::mailbox::{Mailbox, OpenOptions};
 use crate::mailbox_name::{mutf7_decode, storage_levels, verify_name};
+use crate::maildir::Target;
 use crate::maildir::create::Permissions;
 use crate::maildir::filename::unique_base;
-use crate::maildir::Target;
 use crate::namespace::{AutoMode, Namespace, NamespaceSpec, Resolved, resolve};
 use crate::settings::StorageSettings;
 

@@ -35,7 +35,8 @@ fn inbox_is_created_and_messages_are_appended_as_dovecot_writes_them() {
     let saved = inbox.save(MessageSource::Bytes(first), &opts).unwrap();
     assert_eq!((saved.uid, saved.path.as_path()), (None, inbox_path.as_path()));
     let second = b"Subject: two\n\nhi\n";
-    inbox.save(MessageSource::Bytes(second), &SaveOptions { received: Some(when), ..opts.clone() })
+    inbox
+        .save(MessageSource::Bytes(second), &SaveOptions { received: Some(when), ..opts.clone() })
         .unwrap();
     let null = SaveOptions { envelope_sender: Some(String::new()), received: Some(when), ..opts };
     inbox.save(MessageSource::Bytes(b""), &null).unwrap();
@@ -111,7 +112,13 @@ fn flags_and_keywords_become_status_headers() {
     let user = user("mbox:~/mail", home.path());
     let inbox = user.open_mailbox("INBOX", &OpenOptions::default()).unwrap();
     let opts = SaveOptions {
-        flags: MailFlags { seen: true, answered: true, flagged: false, deleted: true, draft: false },
+        flags: MailFlags {
+            seen: true,
+            answered: true,
+            flagged: false,
+            deleted: true,
+            draft: false,
+        },
         keywords: vec!["$Label1".into(), "Work".into(), "not valid".into(), "Work".into()],
         ..SaveOptions::default()
     };
@@ -131,7 +138,9 @@ fn missing_final_newline_is_added_before_appending() {
     let user = user("mbox:~/mail:INBOX=~/inbox", home.path());
     save_msg(&user, "INBOX", b"S: x\n\nb\n", None).unwrap();
     let data = fs::read_to_string(&path).unwrap();
-    assert!(data.starts_with("From x  Wed Nov 25 18:44:27 2026\nS: a\nContent-Length: 1\n\nb\nFrom "));
+    assert!(
+        data.starts_with("From x  Wed Nov 25 18:44:27 2026\nS: a\nContent-Length: 1\n\nb\nFrom ")
+    );
     assert!(data.ends_with("Content-Length: 2\n\nb\n\n"));
 }
 

@@ -241,7 +241,8 @@ fn twenty_threads_and_twenty_processes_append_without_interleaving() {
     assert_eq!(parsed.len(), 41);
     let mut ids: Vec<usize> = Vec::new();
     for mail in &parsed[1..] {
-        let id: usize = mail.header.lines().next().unwrap()["Subject: msg ".len()..].parse().unwrap();
+        let id: usize =
+            mail.header.lines().next().unwrap()["Subject: msg ".len()..].parse().unwrap();
         let full = message(id);
         let body_start = full.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
         assert_eq!(mail.body, &full[body_start..], "message {id}");

@@ -13,7 +13,8 @@
 //! Deliberately not done here: %-variable expansion and `<file` values (the caller expands
 //! the map; `%%` is still accepted as `%`), running warning scripts unasked
 //! ([`WarningCommand::send`] speaks the script-service protocol when the caller wants it),
-//! the `dict`/`fs`/`dirsize`/`imapc` backends, `quota_over_flag*`, the `LAYOUT=fs` and
+//! the `dict`/`fs`/`dirsize`/`imapc` backends, `quota_over_flag*`, the `ignoreunlimited`
+//! and `hidden` root flags (parsed, no effect), the `LAYOUT=fs` and
 //! `CONTROL=` variants of the Maildir walk, and decoding modified UTF-7 folder names for rule
 //! matching. Dovecot's `count` backend reads per-mailbox totals from `dovecot.index`;
 //! letterbox computes the same totals from the Maildir files ([`backend_count`]).

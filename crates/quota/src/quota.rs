@@ -6,6 +6,15 @@
 //! 2. The caller saves the message (into `new/` or `cur/`) only on [`QuotaVerdict::Ok`].
 //! 3. [`Quota::record_saved`] after the message is in place: appends the usage line and
 //!    returns the warning scripts whose thresholds the delivery crossed.
+//!
+//! Dovecot checks a second time after writing, with the exact size; a caller that only
+//! learns the size while writing may call [`Quota::check_before_save`] again then, and
+//! discard the written file on refusal. Sizes are physical, or virtual with
+//! `quota_vsizes = yes`; a `maildirsize` recalculation always sums the physical `S=` sizes,
+//! exactly as Dovecot 2.3.19 does (observed: vsize lines `32 1` become `56 2` after
+//! `doveadm quota recalc` of two 28-byte messages). When the Maildir root does not exist
+//! yet, nothing is written before the save; [`Quota::record_saved`] then creates the file
+//! from a scan (Dovecot, which creates the mailbox first, writes a `0 0` line before it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -35,7 +35,7 @@ pub use interpret::{
 };
 pub use message::MessageView;
 pub use program::{IncludeLocation, Script};
-pub use result::{Action, NotifyAction, SieveResult, VacationAction, dry_run_report};
+pub use result::{Action, NotifyAction, ReportAction, SieveResult, VacationAction, dry_run_report};
 
 /// Loads scripts named by `include` while compiling.
 pub trait IncludeResolver: Send + Sync {
@@ -92,6 +92,7 @@ pub fn compile(
         diags: Diagnostics::default(),
         globals: Vec::new(),
         includes: Vec::new(),
+        include_sources: Vec::new(),
         include_stack: Vec::new(),
     };
     let max = opts.limits.max_script_size;
@@ -104,8 +105,11 @@ pub fn compile(
         return Err(unit.diags);
     }
     let main = validate::compile_program(&mut unit, source, script_name);
+    if let Err(stage) = &main {
+        unit.diags.error(script_name, Pos::default(), stage.summary());
+    }
     match main {
-        Some(main) if !unit.diags.has_errors() => Ok(Compiled {
+        Ok(main) if !unit.diags.has_errors() => Ok(Compiled {
             script: Script {
                 name: script_name.to_owned(),
                 main,

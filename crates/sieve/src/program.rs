@@ -90,6 +90,8 @@ pub enum OpKind {
         create: bool,
         /// `:copy`.
         copy: bool,
+        /// `:specialuse` (special-use).
+        special_use: Option<PStr>,
     },
     /// `redirect [:copy] [:list] address`
     Redirect {
@@ -140,6 +142,8 @@ pub enum OpKind {
     Error(PStr),
     /// `debug_log` (vnd.dovecot.debug).
     DebugLog(PStr),
+    /// `report` (vnd.dovecot.report).
+    Report(Box<ReportOp>),
     /// `foreverypart` (RFC 5703 §3).
     ForEveryPart {
         /// Loop body.
@@ -297,6 +301,19 @@ pub struct VacationOp {
     pub reason: PStr,
 }
 
+/// The report command's arguments (vnd.dovecot.report).
+#[derive(Debug, Clone)]
+pub struct ReportOp {
+    /// Feedback type (`abuse`, ...).
+    pub feedback_type: PStr,
+    /// Human-readable text.
+    pub message: PStr,
+    /// Where to send the report.
+    pub address: PStr,
+    /// `:headers_only`: attach only the header of the message.
+    pub headers_only: bool,
+}
+
 /// The notify command's arguments (RFC 5435).
 #[derive(Debug, Clone)]
 pub struct NotifyOp {
@@ -422,6 +439,31 @@ pub enum Test {
     Ihave(bool),
     /// `valid_notify_method`
     ValidNotifyMethod(Vec<PStr>),
+    /// `specialuse_exists` (special-use)
+    SpecialUseExists {
+        /// Mailbox (`None` = any mailbox).
+        mailbox: Option<PStr>,
+        /// Special-use flags that must all be present.
+        flags: Vec<PStr>,
+    },
+    /// `metadata` / `servermetadata`
+    Metadata {
+        /// Mailbox (`None` = server annotation).
+        mailbox: Option<PStr>,
+        /// Annotation name.
+        annotation: PStr,
+        /// Keys.
+        keys: Keys,
+        /// Match type and comparator.
+        spec: MatchSpec,
+    },
+    /// `metadataexists` / `servermetadataexists`
+    MetadataExists {
+        /// Mailbox (`None` = server annotations).
+        mailbox: Option<PStr>,
+        /// Annotation names that must all exist.
+        annotations: Vec<PStr>,
+    },
     /// `notify_method_capability`
     NotifyMethodCapability {
         /// Notification URI.

@@ -7,7 +7,13 @@ use common::{MSG, TestHost, compile_all, envelope, run, run_with};
 use sieve::{Action, ErrorClass, Limits, MessageView};
 
 fn fileinto(m: &str) -> Action {
-    Action::FileInto { mailbox: m.into(), flags: vec![], create: false, copy: false }
+    Action::FileInto {
+        mailbox: m.into(),
+        flags: vec![],
+        create: false,
+        copy: false,
+        special_use: None,
+    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ fn fileinto(m: &str, flags: &[&str]) -> Action {
         flags: flags.iter().map(|f| (*f).to_owned()).collect(),
         create: false,
         copy: false,
+        special_use: None,
     }
 }
 
@@ -226,7 +227,8 @@ fn mailbox_create_and_mailboxexists() {
             mailbox: "Lists/new".into(),
             flags: vec![],
             create: true,
-            copy: false
+            copy: false,
+            special_use: None,
         }]
     );
 }

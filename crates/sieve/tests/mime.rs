@@ -13,7 +13,13 @@ Content-Type: multipart/mixed; boundary=outer\r\n\r\n\
 --outer--\r\n";
 
 fn fileinto(m: &str) -> Action {
-    Action::FileInto { mailbox: m.into(), flags: vec![], create: false, copy: false }
+    Action::FileInto {
+        mailbox: m.into(),
+        flags: vec![],
+        create: false,
+        copy: false,
+        special_use: None,
+    }
 }
 
 fn run(src: &str) -> Vec<Action> {

@@ -4,13 +4,14 @@
 use std::time::{Duration, SystemTime};
 
 use duplicate_db::DuplicateDb;
-use mail_storage::{MailUser, Mailbox, MessageSource, OpenOptions, SavedMail, SaveOptions};
+use mail_storage::{MailUser, Mailbox, MessageSource, OpenOptions, SaveOptions, SavedMail};
 use sieve::{Action, MessageView, SieveResult};
 
 use super::outgoing::{SendFailure, SendOutcome};
 use super::{SieveOutcome, SieveRequest, save_options};
 use crate::deliver::{DeliveryError, DeliveryLog, DeliveryRequest};
 use crate::log_line::{LogEvent, format_log_line, sanitize};
+use crate::save::{SaveNotes, save_message};
 
 /// State carried across the scripts of one sequence.
 pub(super) struct Executor<'a> {
@@ -65,8 +66,19 @@ impl<'a> Executor<'a> {
             Err(failure) => return Ok(Err(failure)),
         };
         for (mailbox, flags) in mailboxes {
-            let name = mailbox.vname().to_string();
-            self.store(&mailbox, &flags, &format!("fileinto action: stored mail into mailbox '{}'", sanitize(&name, 80)), log)?;
+            let name = sanitize(mailbox.vname(), 80);
+            let text = format!("fileinto action: stored mail into mailbox '{name}'");
+            match self.store(&mailbox, &flags, &text, log) {
+                Ok(_) => {}
+                Err(DeliveryError::Storage(e)) if !e.is_temporary() => {
+                    return Ok(Err(format!(
+                        "msgid={}: fileinto action: failed to store into mailbox '{name}': {}",
+                        self.req.facts.msgid,
+                        e.public_message()
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
         }
         let mut keep = result.implicit_keep;
         for action in &result.actions {
@@ -132,7 +144,19 @@ impl<'a> Executor<'a> {
         log: &mut dyn DeliveryLog,
     ) -> Result<SavedMail, DeliveryError> {
         let opts = SaveOptions { received: Some(SystemTime::now()), ..save_options(flags) };
-        let saved = mailbox.save(self.source(), &opts)?;
+        let mut notes = SaveNotes::default();
+        let result = save_message(
+            mailbox,
+            self.source(),
+            opts,
+            self.req.envelope_sender,
+            self.req.quota,
+            &mut notes,
+        );
+        for warning in &notes.warnings {
+            log.error(warning).map_err(DeliveryError::Log)?;
+        }
+        let saved = result?;
         self.stored.push(mailbox.vname().to_string());
         self.outcome.saved.push((mailbox.vname().to_string(), saved.clone()));
         self.log_with_id(log, text, &saved.storage_id)?;
@@ -169,8 +193,12 @@ impl<'a> Executor<'a> {
         };
         match outcome {
             (Ok(SendOutcome::Sent(text)), _) => self.log(log, &text).map(|()| false),
-            (Ok(SendOutcome::Skipped(text)), cancels_keep) => self.log(log, &text).map(|()| cancels_keep),
-            (Err(SendFailure { temporary: true, message }), _) => Err(DeliveryError::Temporary(message)),
+            (Ok(SendOutcome::Skipped(text)), cancels_keep) => {
+                self.log(log, &text).map(|()| cancels_keep)
+            }
+            (Err(SendFailure { temporary: true, message }), _) => {
+                Err(DeliveryError::Temporary(message))
+            }
             (Err(SendFailure { message, .. }), cancels_keep) => {
                 log.error(&format!("sieve: {message}")).map_err(DeliveryError::Log)?;
                 Ok(cancels_keep)
@@ -179,12 +207,17 @@ impl<'a> Executor<'a> {
     }
 
     /// Store into the default mailbox (implicit keep, or failure keep after an error).
-    pub fn implicit_keep(&mut self, _failed: bool, log: &mut dyn DeliveryLog) -> Result<(), DeliveryError> {
+    pub fn implicit_keep(
+        &mut self,
+        _failed: bool,
+        log: &mut dyn DeliveryLog,
+    ) -> Result<(), DeliveryError> {
         let target = self.req.default_mailbox;
         if self.stored.iter().any(|m| same_mailbox(m, target)) {
             return Ok(());
         }
-        let opts = OpenOptions { autocreate: self.req.autocreate, autosubscribe: self.req.autosubscribe };
+        let opts =
+            OpenOptions { autocreate: self.req.autocreate, autosubscribe: self.req.autosubscribe };
         let mailbox = match self.user.open_mailbox(target, &opts) {
             Ok(mb) => mb,
             Err(e) if e.is_temporary() => return Err(e.into()),
@@ -218,7 +251,12 @@ impl<'a> Executor<'a> {
         self.log_with_id(log, text, "")
     }
 
-    fn log_with_id(&self, log: &mut dyn DeliveryLog, text: &str, storage_id: &str) -> Result<(), DeliveryError> {
+    fn log_with_id(
+        &self,
+        log: &mut dyn DeliveryLog,
+        text: &str,
+        storage_id: &str,
+    ) -> Result<(), DeliveryError> {
         let event = LogEvent { text, storage_id, started: self.req.started };
         match format_log_line(self.req.log_format, self.req.facts, &event) {
             Some(line) => log.info(&format!("sieve: {line}")).map_err(DeliveryError::Log),

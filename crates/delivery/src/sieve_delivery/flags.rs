@@ -15,7 +15,9 @@ pub fn save_options(flags: &[String]) -> SaveOptions {
             "\\flagged" => mail_flags.flagged = true,
             "\\deleted" => mail_flags.deleted = true,
             "\\draft" => mail_flags.draft = true,
-            _ if is_keyword(flag) && !out.keywords.contains(flag) => out.keywords.push(flag.clone()),
+            _ if is_keyword(flag) && !out.keywords.contains(flag) => {
+                out.keywords.push(flag.clone())
+            }
             _ => {}
         }
     }

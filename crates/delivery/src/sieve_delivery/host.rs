@@ -25,7 +25,9 @@ impl ScriptEnvironment for DeliveryHost<'_> {
         let opts = OpenOptions { autocreate: false, autosubscribe: false };
         match self.user.open_mailbox(name, &opts) {
             Ok(_) => Ok(true),
-            Err(e) if e.is_temporary() => Err(HostError { temporary: true, message: e.to_string() }),
+            Err(e) if e.is_temporary() => {
+                Err(HostError { temporary: true, message: e.to_string() })
+            }
             Err(_) => Ok(false),
         }
     }

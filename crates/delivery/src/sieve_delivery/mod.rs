@@ -151,7 +151,12 @@ fn run_one(
     log: &mut dyn DeliveryLog,
 ) -> Result<Option<SieveResult>, DeliveryError> {
     let seq = sreq.sequence;
-    let compiled = match compile_script(script, sreq.plugin, seq.personal_dir.as_deref(), seq.global_dir.as_deref()) {
+    let compiled = match compile_script(
+        script,
+        sreq.plugin,
+        seq.personal_dir.as_deref(),
+        seq.global_dir.as_deref(),
+    ) {
         Ok(c) => c,
         Err(failure) => {
             compile_error(script, user_log, log, failure)?;
@@ -213,7 +218,12 @@ fn compile_error(
             for d in diags.errors.iter().chain(diags.warnings.iter()) {
                 diag_line(script, user_log, log, &d.to_string())?;
             }
-            diag_line(script, user_log, log, &format!("{}: error: validation failed.", script.name))?;
+            diag_line(
+                script,
+                user_log,
+                log,
+                &format!("{}: error: validation failed.", script.name),
+            )?;
             let text = if script.role == Role::Personal {
                 format!(
                     "sieve: Failed to compile script `{}' (view user logfile `{}' for more information)",

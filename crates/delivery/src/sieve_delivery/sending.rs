@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use chrono::Local;
 use duplicate_db::DuplicateDb;
-use outgoing_mail::message_id::{MessageIdTime, lda_message_id, rejection_boundary, sieve_message_id, system_hostname};
+use outgoing_mail::message_id::{
+    MessageIdTime, lda_message_id, rejection_boundary, sieve_message_id, system_hostname,
+};
 use outgoing_mail::redirect::{self, RedirectEnvelope, RedirectEnvelopeFrom};
 use outgoing_mail::rejection::{self, RejectionDecision};
 use outgoing_mail::report::RejectionMail;
@@ -95,7 +97,8 @@ impl Outgoing for MailOutgoing<'_> {
         if redirect::is_redirect_loop(message, &self.own_addresses()) {
             return Ok(SendOutcome::Skipped(redirect::log_loop(address)));
         }
-        let new_id = sieve_message_id(MessageIdTime::now(), self.next_counter(), &system_hostname());
+        let new_id =
+            sieve_message_id(MessageIdTime::now(), self.next_counter(), &system_hostname());
         let orig = self.original_recipient.clone().unwrap_or_else(|| self.final_recipient.clone());
         let dup_key = redirect::redirect_duplicate_id(message, &new_id, &orig, address);
         let dup_key = format!("redirect\0{dup_key}");
@@ -103,7 +106,8 @@ impl Outgoing for MailOutgoing<'_> {
             return Ok(SendOutcome::Skipped(redirect::log_duplicate(address)));
         }
         let from = self.user_email.clone().unwrap_or_else(|| self.final_recipient.clone());
-        let out = redirect::redirected_message(message, redirect::PIGEONHOLE_X_SIEVE, &from, &new_id);
+        let out =
+            redirect::redirected_message(message, redirect::PIGEONHOLE_X_SIEVE, &from, &new_id);
         let env = RedirectEnvelope {
             sender: self.sender.as_deref(),
             final_recipient: Some(&self.final_recipient),
@@ -112,17 +116,24 @@ impl Outgoing for MailOutgoing<'_> {
             postmaster: None,
         };
         let sender = redirect::redirect_envelope_sender(&self.redirect_from, &env);
-        self.sendmail.send(sender.as_deref(), &[address.to_string()], &out).map_err(|e| SendFailure {
-            temporary: true,
-            message: redirect::log_send_failed(address, &e.to_string()),
+        self.sendmail.send(sender.as_deref(), &[address.to_string()], &out).map_err(|e| {
+            SendFailure {
+                temporary: true,
+                message: redirect::log_send_failed(address, &e.to_string()),
+            }
         })?;
         self.remember(dup_key.as_bytes(), REDIRECT_DUPLICATE_PERIOD);
         Ok(SendOutcome::Sent(redirect::log_forwarded(address)))
     }
 
-    fn vacation(&mut self, action: &VacationAction, message: &MessageView) -> Result<SendOutcome, SendFailure> {
+    fn vacation(
+        &mut self,
+        action: &VacationAction,
+        message: &MessageView,
+    ) -> Result<SendOutcome, SendFailure> {
         let original = message.raw();
-        let message_id = sieve_message_id(MessageIdTime::now(), self.next_counter(), &system_hostname());
+        let message_id =
+            sieve_message_id(MessageIdTime::now(), self.next_counter(), &system_hostname());
         let ctx = VacationContext {
             original,
             sender: self.sender.as_deref(),
@@ -144,7 +155,11 @@ impl Outgoing for MailOutgoing<'_> {
             message_id: &message_id,
             now: Local::now().fixed_offset(),
             from: &vr::reply_from_header(action.from.as_deref(), &allowed, &self.final_recipient),
-            to: &vr::reply_to_header(original, &allowed.to, self.vacation.to_header_ignore_envelope),
+            to: &vr::reply_to_header(
+                original,
+                &allowed.to,
+                self.vacation.to_header_ignore_envelope,
+            ),
             subject: &vr::reply_subject(action.subject.as_deref(), original, &self.vacation),
             reason: &action.reason,
             mime: action.mime,
@@ -152,19 +167,28 @@ impl Outgoing for MailOutgoing<'_> {
         let bytes = vr::build_vacation_reply(&reply);
         let env_from = vr::reply_envelope_sender(&ctx, &allowed);
         // Observed: a failed vacation submission is only logged; the message is still stored.
-        self.sendmail.send(env_from.as_deref(), std::slice::from_ref(&allowed.to), &bytes).map_err(|e| {
-            SendFailure { temporary: false, message: vr::log_send_failed(&allowed.to, &e.to_string()) }
-        })?;
+        self.sendmail
+            .send(env_from.as_deref(), std::slice::from_ref(&allowed.to), &bytes)
+            .map_err(|e| SendFailure {
+                temporary: false,
+                message: vr::log_send_failed(&allowed.to, &e.to_string()),
+            })?;
         self.remember(&dup_id, Duration::from_secs(action.seconds));
         Ok(SendOutcome::Sent(vr::log_sent(&allowed.to)))
     }
 
     fn reject(&mut self, reason: &str, message: &[u8]) -> Result<SendOutcome, SendFailure> {
-        let decision = rejection::decide(message, self.sender.as_deref(), &self.postmaster_address, reason)
-            .map_err(|e| SendFailure { temporary: false, message: format!("Invalid postmaster_address: {e}") })?;
+        let decision =
+            rejection::decide(message, self.sender.as_deref(), &self.postmaster_address, reason)
+                .map_err(|e| SendFailure {
+                    temporary: false,
+                    message: format!("Invalid postmaster_address: {e}"),
+                })?;
         let (return_address, postmaster) = match decision {
             RejectionDecision::Send { return_address, postmaster } => (return_address, postmaster),
-            RejectionDecision::NotSent(not_sent) => return Ok(SendOutcome::Skipped(not_sent.log_line())),
+            RejectionDecision::NotSent(not_sent) => {
+                return Ok(SendOutcome::Skipped(not_sent.log_line()));
+            }
         };
         let host = system_hostname();
         let message_id = lda_message_id(MessageIdTime::now(), self.next_counter(), &host);
@@ -183,12 +207,15 @@ impl Outgoing for MailOutgoing<'_> {
         };
         let built = outgoing_mail::mdn::build_mdn(&mail);
         // Observed: a failed MDN makes the script fail; the message is then kept (exit 0).
-        self.sendmail.send(None, std::slice::from_ref(&return_address), &built.message).map_err(|e| {
-            SendFailure {
+        self.sendmail.send(None, std::slice::from_ref(&return_address), &built.message).map_err(
+            |e| SendFailure {
                 temporary: false,
-                message: rejection::log_temporarily_failed(&rejection::log_msgid(message), &e.to_string()),
-            }
-        })?;
+                message: rejection::log_temporarily_failed(
+                    &rejection::log_msgid(message),
+                    &e.to_string(),
+                ),
+            },
+        )?;
         Ok(SendOutcome::Sent(outgoing_mail::mdn::log_rejected(&return_address)))
     }
 }

@@ -40,7 +40,12 @@ impl Dovecot {
     }
 
     /// Deliver with the real dovecot-lda as the test user (HOME mode).
-    pub(crate) fn deliver(&self, t: &TestHome, args: &[&str], message: &[u8]) -> std::process::Output {
+    pub(crate) fn deliver(
+        &self,
+        t: &TestHome,
+        args: &[&str],
+        message: &[u8],
+    ) -> std::process::Output {
         let mut cmd = as_user_command(t.ids, &self.lda);
         let log = t.root.join("dovecot-lda.log");
         cmd.env_clear()

@@ -78,7 +78,12 @@ fn same_script_same_result(script: &str, extra: &str, args: &[&str], message: &[
     let theirs = sieve_home(script, extra);
     let a = ours.deliver(args, message);
     let b = dovecot.deliver(&theirs, args, message);
-    assert_eq!(code(&a), code(&b), "exit codes differ; theirs: {}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(
+        code(&a),
+        code(&b),
+        "exit codes differ; theirs: {}",
+        String::from_utf8_lossy(&b.stderr)
+    );
     assert_eq!(stored(&ours), stored(&theirs), "stored messages differ for {script:?}");
     assert_eq!(keywords(&ours), keywords(&theirs), "keywords differ for {script:?}");
     let norm = |t: &TestHome| -> Vec<(Vec<String>, String)> {
@@ -106,7 +111,12 @@ fn fileinto_with_flags_and_keywords_matches_pigeonhole() {
 
 #[test]
 fn implicit_keep_with_flags_matches_pigeonhole() {
-    same_script_same_result("require \"imap4flags\";\naddflag [\"\\\\Answered\", \"Junk\"];\n", "", ARGS, &message());
+    same_script_same_result(
+        "require \"imap4flags\";\naddflag [\"\\\\Answered\", \"Junk\"];\n",
+        "",
+        ARGS,
+        &message(),
+    );
 }
 
 #[test]
@@ -121,7 +131,12 @@ fn redirect_matches_pigeonhole() {
 
 #[test]
 fn redirect_copy_matches_pigeonhole() {
-    same_script_same_result("require \"copy\";\nredirect :copy \"carol@example.net\";\n", "", ARGS, &message());
+    same_script_same_result(
+        "require \"copy\";\nredirect :copy \"carol@example.net\";\n",
+        "",
+        ARGS,
+        &message(),
+    );
 }
 
 #[test]
@@ -136,7 +151,12 @@ fn vacation_matches_pigeonhole() {
 
 #[test]
 fn reject_matches_pigeonhole() {
-    same_script_same_result("require \"reject\";\nreject \"No lunch for you.\";\n", "", ARGS, &message());
+    same_script_same_result(
+        "require \"reject\";\nreject \"No lunch for you.\";\n",
+        "",
+        ARGS,
+        &message(),
+    );
 }
 
 #[test]

@@ -16,7 +16,8 @@ pub(crate) fn sieve_home(script: &str, extra: &str) -> TestHome {
     let sendmail = t.root.join("sendmail.sh");
     let outbox = t.root.join("outbox");
     std::fs::create_dir(&outbox).unwrap();
-    std::fs::set_permissions(&outbox, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+    std::fs::set_permissions(&outbox, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
+        .unwrap();
     write_file(
         &sendmail,
         &format!(
@@ -24,12 +25,19 @@ pub(crate) fn sieve_home(script: &str, extra: &str) -> TestHome {
             outbox.display()
         ),
     );
-    std::fs::set_permissions(&sendmail, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&sendmail, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
     // The config above was written with a path from another temp dir: rewrite it with ours.
     let conf = std::fs::read_to_string(&t.conf).unwrap();
     let fixed: String = conf
         .lines()
-        .map(|l| if l.starts_with("sendmail_path") { format!("sendmail_path = {}", sendmail.display()) } else { l.to_string() })
+        .map(|l| {
+            if l.starts_with("sendmail_path") {
+                format!("sendmail_path = {}", sendmail.display())
+            } else {
+                l.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     write_file(&t.conf, &(fixed + "\n"));
@@ -84,7 +92,13 @@ fn fileinto_with_flags_and_keywords() {
     let keywords = std::fs::read_to_string(work.join("dovecot-keywords")).unwrap();
     assert!(keywords.contains("0 $work"), "{keywords}");
     assert!(t.inbox().is_empty(), "fileinto cancels the implicit keep");
-    assert!(t.log_text().contains("sieve: msgid=<fi@example.com>: fileinto action: stored mail into mailbox 'Work'"), "{}", t.log_text());
+    assert!(
+        t.log_text().contains(
+            "sieve: msgid=<fi@example.com>: fileinto action: stored mail into mailbox 'Work'"
+        ),
+        "{}",
+        t.log_text()
+    );
 }
 
 #[test]
@@ -110,7 +124,11 @@ fn discard_stores_nothing() {
     let t = sieve_home("discard;\n", "");
     assert_code(&t.deliver(&[], &sample_message("disc")), 0);
     assert!(t.inbox().is_empty());
-    assert!(t.log_text().contains("discard action: Marked message to be discarded"), "{}", t.log_text());
+    assert!(
+        t.log_text().contains("discard action: Marked message to be discarded"),
+        "{}",
+        t.log_text()
+    );
 }
 
 #[test]
@@ -125,7 +143,10 @@ fn compile_error_keeps_into_inbox_and_writes_the_user_log() {
 #[test]
 fn redirect_forwards_once_then_keeps_the_duplicate() {
     let t = sieve_home("redirect \"carol@example.net\";\n", "");
-    assert_code(&t.deliver(&["-f", "alice@example.com", "-a", "alice@example.org"], &sample_message("red")), 0);
+    assert_code(
+        &t.deliver(&["-f", "alice@example.com", "-a", "alice@example.org"], &sample_message("red")),
+        0,
+    );
     assert!(t.inbox().is_empty());
     let mails = sent(&t);
     assert_eq!(mails.len(), 1);
@@ -135,15 +156,25 @@ fn redirect_forwards_once_then_keeps_the_duplicate() {
     assert!(eml.contains("X-Sieve-Redirected-From: alice@example.org"), "{eml}");
     assert!(t.log_text().contains("redirect action: forwarded to <carol@example.net>"));
     // The same message again: suppressed as a duplicate, so the implicit keep stores it.
-    assert_code(&t.deliver(&["-f", "alice@example.com", "-a", "alice@example.org"], &sample_message("red")), 0);
+    assert_code(
+        &t.deliver(&["-f", "alice@example.com", "-a", "alice@example.org"], &sample_message("red")),
+        0,
+    );
     assert_eq!(sent(&t).len(), 1);
     assert_eq!(t.inbox().len(), 1);
-    assert!(t.log_text().contains("discarded duplicate forward to <carol@example.net>"), "{}", t.log_text());
+    assert!(
+        t.log_text().contains("discarded duplicate forward to <carol@example.net>"),
+        "{}",
+        t.log_text()
+    );
 }
 
 #[test]
 fn vacation_replies_once_per_sender() {
-    let t = sieve_home("require \"vacation\";\nvacation :days 1 :subject \"Away\" \"I am away.\";\n", "");
+    let t = sieve_home(
+        "require \"vacation\";\nvacation :days 1 :subject \"Away\" \"I am away.\";\n",
+        "",
+    );
     let msg = b"From: Bob <bob@example.com>\nTo: alice@example.org\nSubject: hi\nMessage-ID: <v1@example.com>\n\nhello\n";
     assert_code(&t.deliver(&["-f", "bob@example.com", "-a", "alice@example.org"], msg), 0);
     assert_eq!(t.inbox().len(), 1, "vacation keeps the message");
@@ -173,7 +204,10 @@ fn vacation_is_not_sent_to_lists_or_when_not_addressed() {
 #[test]
 fn reject_sends_an_mdn_and_stores_nothing() {
     let t = sieve_home("require \"reject\";\nreject \"Go away\";\n", "");
-    assert_code(&t.deliver(&["-f", "alice@example.com", "-a", "bob@example.com"], &sample_message("rej")), 0);
+    assert_code(
+        &t.deliver(&["-f", "alice@example.com", "-a", "bob@example.com"], &sample_message("rej")),
+        0,
+    );
     assert!(t.inbox().is_empty());
     let mails = sent(&t);
     assert_eq!(mails.len(), 1);
@@ -198,12 +232,14 @@ fn reject_with_dash_e_is_77_with_the_reason_on_stderr() {
 #[test]
 fn sieve_before_and_after_scripts_run_in_sequence() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
     let before = dir.path().join("before.sieve");
     write_file(&before, "require [\"imap4flags\"];\naddflag \"\\\\Flagged\";\n");
     let after = dir.path().join("after.sieve");
     write_file(&after, "require [\"fileinto\"];\nfileinto \"After\";\n");
-    let extra = format!("  sieve_before = {}\n  sieve_after = {}\n", before.display(), after.display());
+    let extra =
+        format!("  sieve_before = {}\n  sieve_after = {}\n", before.display(), after.display());
     let t = sieve_home("keep;\n", &extra);
     assert_code(&t.deliver(&[], &sample_message("seq")), 0);
     assert!(t.inbox().is_empty(), "the after script cancelled the earlier keep");

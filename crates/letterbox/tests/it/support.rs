@@ -236,3 +236,104 @@ pub fn inode(path: &Path) -> u64 {
 pub fn sample_message(id: &str) -> Vec<u8> {
     format!("From: Alice <alice@example.com>\nTo: bob@example.com\nSubject: test {id}\nMessage-ID: <{id}@example.com>\n\nHello {id}\n").into_bytes()
 }
+
+/// A running `letterbox lmtp` server (killed when dropped).
+pub struct LmtpServer {
+    /// The server process.
+    pub child: std::process::Child,
+    /// Its unix socket.
+    pub socket: PathBuf,
+}
+
+impl LmtpServer {
+    /// Start `letterbox lmtp -c CONF --listen unix:SOCKET ARGS` and wait for the socket.
+    pub fn start(conf: &Path, socket: &Path, args: &[&str]) -> LmtpServer {
+        let child = Command::new(letterbox_bin())
+            .arg("lmtp")
+            .arg("-c")
+            .arg(conf)
+            .arg("--listen")
+            .arg(format!("unix:{}", socket.display()))
+            .args(args)
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn letterbox lmtp");
+        let server = LmtpServer { child, socket: socket.to_path_buf() };
+        let start = std::time::Instant::now();
+        while std::os::unix::net::UnixStream::connect(socket).is_err() {
+            assert!(start.elapsed().as_secs() < 20, "letterbox lmtp did not create {socket:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// Send a signal to the server.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    /// Wait (bounded) for the server to exit; its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let start = std::time::Instant::now();
+        while start.elapsed().as_secs() < 20 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("letterbox lmtp did not exit");
+    }
+}
+
+impl Drop for LmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An LMTP client on a unix socket speaking raw lines (for exact reply checks).
+pub struct RawLmtp {
+    stream: std::io::BufReader<std::os::unix::net::UnixStream>,
+}
+
+impl RawLmtp {
+    /// Connect and read the greeting.
+    pub fn connect(socket: &Path) -> RawLmtp {
+        let stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        let mut c = RawLmtp { stream: std::io::BufReader::new(stream) };
+        assert!(c.reply().starts_with("220 "));
+        c
+    }
+
+    /// Send bytes as they are.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.get_mut().write_all(bytes).unwrap();
+    }
+
+    /// Read one (possibly multi-line) reply; empty when the server closed the connection.
+    pub fn reply(&mut self) -> String {
+        use std::io::BufRead;
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            match self.stream.read_line(&mut line) {
+                Ok(0) | Err(_) => return all,
+                Ok(_) => {}
+            }
+            all.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return all;
+            }
+        }
+    }
+
+    /// Send one command line and read its reply.
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.reply()
+    }
+}

@@ -107,7 +107,10 @@ fn message_size_limit() {
     let input = b"MAIL FROM:<> SIZE=11\r\nMAIL FROM:<> SIZE=10\r\nRCPT TO:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n\
 0123456789\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<a@x>\r\nDATA\r\n012345678\r\n.\r\n";
     let (out, msgs) = run(input, 5, limits);
-    assert!(out.contains("552 5.3.4 Message size exceeds administrative limit\r\n250 2.1.0 OK"), "{out}");
+    assert!(
+        out.contains("552 5.3.4 Message size exceeds administrative limit\r\n250 2.1.0 OK"),
+        "{out}"
+    );
     assert_eq!(out.matches("552 5.3.4").count(), 3, "one per recipient: {out}");
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].data, b"012345678\n");
@@ -121,7 +124,10 @@ fn recipient_limit_and_long_lines() {
     for chunk in [1, input.len()] {
         let (out, _) = run(&input, chunk, limits);
         assert!(out.contains("452 4.5.3 Too many recipients\r\n"), "{out}");
-        assert!(out.ends_with("500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n"), "chunk {chunk}: {out}");
+        assert!(
+            out.ends_with("500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n"),
+            "chunk {chunk}: {out}"
+        );
     }
 }
 
@@ -137,7 +143,10 @@ fn long_data_lines_pass_through_and_dots_are_unstuffed() {
 fn too_many_invalid_commands_close() {
     let limits = Limits { max_invalid_commands: 3, ..Limits::default() };
     let (out, _) = run(b"X\r\nY\r\nZ\r\nNOOP\r\n", 1, limits);
-    assert!(out.ends_with("500 5.5.1 Unknown command\r\n421 4.7.0 Too many invalid commands.\r\n"), "{out}");
+    assert!(
+        out.ends_with("500 5.5.1 Unknown command\r\n421 4.7.0 Too many invalid commands.\r\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -156,6 +165,9 @@ fn shutdown_waits_for_data() {
     p.answer_data(Vec::new());
     assert!(p.shutdown());
     let out = String::from_utf8(p.take_output()).unwrap();
-    assert!(out.ends_with("451 4.3.0 Temporary internal error\r\n421 4.3.2 Server shutting down\r\n"), "{out}");
+    assert!(
+        out.ends_with("451 4.3.0 Temporary internal error\r\n421 4.3.2 Server shutting down\r\n"),
+        "{out}"
+    );
     assert!(matches!(p.next_event(), Some(Event::Close)));
 }

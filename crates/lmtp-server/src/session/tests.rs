@@ -5,15 +5,23 @@ use std::sync::Mutex;
 use super::*;
 use crate::trace::DeliveryAddress;
 
+/// (transaction id, backend states, stored message) per delivery.
+type Delivered = (String, Vec<String>, Vec<u8>);
+
 #[derive(Default)]
 struct Fake {
-    delivered: Mutex<Vec<(String, Vec<String>, Vec<u8>)>>,
+    delivered: Mutex<Vec<Delivered>>,
 }
 
 impl Backend for Fake {
     type Recipient = String;
 
-    fn check_recipient(&self, _: &SessionInfo, _: &Envelope, rcpt: &RcptCommand) -> Result<String, Reply> {
+    fn check_recipient(
+        &self,
+        _: &SessionInfo,
+        _: &Envelope,
+        rcpt: &RcptCommand,
+    ) -> Result<String, Reply> {
         if rcpt.address.starts_with("unknown") {
             return Err(crate::reply::unknown_user_reply(&rcpt.address, "unknown"));
         }
@@ -25,7 +33,12 @@ impl Backend for Fake {
         let replies = txn
             .recipients
             .iter()
-            .map(|(r, _)| crate::reply::saved_reply(&r.address, &info.recipient_id(txn.envelope.transaction, r.index)))
+            .map(|(r, _)| {
+                crate::reply::saved_reply(
+                    &r.address,
+                    &info.recipient_id(txn.envelope.transaction, r.index),
+                )
+            })
             .collect();
         self.delivered.lock().unwrap().push((txn.id.clone(), users, txn.message));
         replies
@@ -37,7 +50,11 @@ fn config() -> SessionConfig {
         hostname: "mx".into(),
         greeting: "ready".into(),
         limits: Limits::default(),
-        trace: TraceSettings { add_received: true, delivery_address: DeliveryAddress::Final, hostname: "mx".into() },
+        trace: TraceSettings {
+            add_received: true,
+            delivery_address: DeliveryAddress::Final,
+            hostname: "mx".into(),
+        },
         idle_timeout: Duration::from_secs(60),
     }
 }
@@ -46,7 +63,8 @@ fn config() -> SessionConfig {
 fn per_recipient_replies_ids_and_trace_headers() {
     let backend = Fake::default();
     let info = SessionInfo { session_id: "SID".into(), remote_ip: None };
-    let input = b"LHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<a@x>\r\nRCPT TO:<unknown@x>\r\nRCPT TO:<b@x>\r\n\
+    let input =
+        b"LHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<a@x>\r\nRCPT TO:<unknown@x>\r\nRCPT TO:<b@x>\r\n\
 DATA\r\nSubject: 1\r\n\r\nbody\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<c@x>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n";
     let mut reader = &input[..];
     let mut out = Vec::new();
@@ -61,10 +79,16 @@ DATA\r\nSubject: 1\r\n\r\nbody\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<c@x>\r\nDATA\r\n
     assert_eq!(delivered.len(), 2);
     assert_eq!(delivered[0].1, ["A@X", "B@X"]);
     let first = String::from_utf8(delivered[0].2.clone()).unwrap();
-    assert!(first.starts_with("Return-Path: <s@x>\nReceived: from c\n\tby mx with LMTP\n\tid SID\n"), "{first}");
+    assert!(
+        first.starts_with("Return-Path: <s@x>\nReceived: from c\n\tby mx with LMTP\n\tid SID\n"),
+        "{first}"
+    );
     assert!(first.ends_with("\nSubject: 1\n\nbody\n"), "{first}");
     let second = String::from_utf8(delivered[1].2.clone()).unwrap();
-    assert!(second.starts_with("Return-Path: <>\nDelivered-To: c@x\nReceived: from c\n"), "{second}");
+    assert!(
+        second.starts_with("Return-Path: <>\nDelivered-To: c@x\nReceived: from c\n"),
+        "{second}"
+    );
     assert!(second.contains("\tid SID:T2\n\t(envelope-from <>)\n\tfor <c@x>; "), "{second}");
 }
 
@@ -75,7 +99,8 @@ fn eof_mid_data_delivers_nothing() {
     let input = b"MAIL FROM:<>\r\nRCPT TO:<a@x>\r\nDATA\r\nSubject: cut\r\n";
     let mut reader = &input[..];
     let mut out = Vec::new();
-    let end = run_session(&backend, &config(), &info, &mut reader, &mut out, &AtomicBool::new(false));
+    let end =
+        run_session(&backend, &config(), &info, &mut reader, &mut out, &AtomicBool::new(false));
     assert_eq!(end.unwrap(), SessionEnd::Disconnected);
     assert!(backend.delivered.lock().unwrap().is_empty());
     assert!(!String::from_utf8(out).unwrap().contains("Saved"));
@@ -87,7 +112,8 @@ fn shutdown_flag_closes_at_a_command_boundary() {
     let info = SessionInfo { session_id: "S".into(), remote_ip: None };
     let mut reader = &b"NOOP\r\n"[..];
     let mut out = Vec::new();
-    let end = run_session(&backend, &config(), &info, &mut reader, &mut out, &AtomicBool::new(true));
+    let end =
+        run_session(&backend, &config(), &info, &mut reader, &mut out, &AtomicBool::new(true));
     assert_eq!(end.unwrap(), SessionEnd::Closed);
     assert!(String::from_utf8(out).unwrap().ends_with("421 4.3.2 Server shutting down\r\n"));
 }

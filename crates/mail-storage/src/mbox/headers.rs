@@ -132,15 +132,11 @@ fn dovecot_block(flags: &MailFlags, keywords: &[String]) -> Vec<u8> {
     }
     // A delivered message is \Recent, so `O` is never written.
     block.push(b'\n');
-    let x_status: Vec<u8> = [
-        (flags.answered, b'A'),
-        (flags.flagged, b'F'),
-        (flags.draft, b'T'),
-        (flags.deleted, b'D'),
-    ]
-    .iter()
-    .filter_map(|&(set, letter)| set.then_some(letter))
-    .collect();
+    let x_status: Vec<u8> =
+        [(flags.answered, b'A'), (flags.flagged, b'F'), (flags.draft, b'T'), (flags.deleted, b'D')]
+            .iter()
+            .filter_map(|&(set, letter)| set.then_some(letter))
+            .collect();
     if !x_status.is_empty() {
         block.extend_from_slice(b"X-Status: ");
         block.extend_from_slice(&x_status);
@@ -197,7 +193,8 @@ mod tests {
     #[test]
     fn plain_message() {
         let got = render(b"Subject: x\n\nbody\n", MailFlags::default(), &[]);
-        let want = format!("Subject: x\nStatus: \nX-Keywords:{}\nContent-Length: 5\n\nbody\n\n", pad(73));
+        let want =
+            format!("Subject: x\nStatus: \nX-Keywords:{}\nContent-Length: 5\n\nbody\n\n", pad(73));
         assert_eq!(got, want);
     }
 
@@ -241,7 +238,8 @@ mod tests {
 
     #[test]
     fn flags_and_keywords() {
-        let all = MailFlags { seen: true, answered: true, flagged: true, draft: true, deleted: true };
+        let all =
+            MailFlags { seen: true, answered: true, flagged: true, draft: true, deleted: true };
         let got = render(b"Subject: a\n\nx\n", all, &["$Label1", "Work"]);
         let want = format!(
             "Subject: a\nStatus: R\nX-Status: AFTD\nX-Keywords: $Label1 Work{}\n\

@@ -106,7 +106,9 @@ fn release_one(file: &File, held: Held) -> Result<(), StorageError> {
         Held::Fcntl => set_ofd_lock(file, nix::libc::F_UNLCK)
             .map(|_| ())
             .map_err(|e| StorageError::temp(format!("fcntl(F_UNLCK) failed: {e}"))),
-        Held::Flock => file.unlock().map_err(|e| StorageError::temp(format!("flock(LOCK_UN): {e}"))),
+        Held::Flock => {
+            file.unlock().map_err(|e| StorageError::temp(format!("flock(LOCK_UN): {e}")))
+        }
     }
 }
 

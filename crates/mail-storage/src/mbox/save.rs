@@ -58,7 +58,10 @@ pub(crate) fn save(
             dropped_keywords,
         });
     }
-    Err(StorageError::temp(format!("{}: file kept being replaced while locking", mb.path.display())))
+    Err(StorageError::temp(format!(
+        "{}: file kept being replaced while locking",
+        mb.path.display()
+    )))
 }
 
 /// Valid keywords, without duplicates, and the ones that cannot be stored.
@@ -80,7 +83,12 @@ fn split_keywords(wanted: &[String], mb: &MboxMailbox) -> (Vec<String>, Vec<Stri
 fn open_rw(path: &Path) -> Result<File, StorageError> {
     match OpenOptions::new().read(true).write(true).open(path) {
         Ok(file) => Ok(file),
-        Err(e) if matches!(Errno::from_raw(e.raw_os_error().unwrap_or(0)), Errno::EACCES | Errno::EPERM | Errno::EROFS) => {
+        Err(e)
+            if matches!(
+                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+                Errno::EACCES | Errno::EPERM | Errno::EROFS
+            ) =>
+        {
             let mut err = StorageError::new(ErrorKind::NoPermission, "Read-only mbox");
             err.path = Some(path.to_path_buf());
             err.set_detail(format!("open({}) failed: {e}: Read-only mbox", path.display()));
@@ -140,7 +148,8 @@ fn prepare_tail(file: &File, path: &Path, size: u64) -> Result<u64, StorageError
         return Ok(0);
     }
     let mut head = [0u8; 5];
-    let head_len = read_at_most(file, &mut head, 0).map_err(|e| StorageError::io("pread", path, e, false))?;
+    let head_len =
+        read_at_most(file, &mut head, 0).map_err(|e| StorageError::io("pread", path, e, false))?;
     if &head[..head_len] != b"From " {
         let mut err = StorageError::temp("Mailbox isn't a valid mbox file");
         err.set_detail(format!("{}: Mailbox isn't a valid mbox file", path.display()));
@@ -148,7 +157,8 @@ fn prepare_tail(file: &File, path: &Path, size: u64) -> Result<u64, StorageError
         return Err(err);
     }
     let mut last = [0u8; 1];
-    file.read_exact_at(&mut last, size - 1).map_err(|e| StorageError::io("pread", path, e, false))?;
+    file.read_exact_at(&mut last, size - 1)
+        .map_err(|e| StorageError::io("pread", path, e, false))?;
     if last[0] == b'\n' {
         return Ok(size);
     }
@@ -186,8 +196,10 @@ fn write_at_end(
     let written = match source {
         MessageSource::Bytes(data) => copy(&mut &data[..], &mut out, opts, keywords),
         MessageSource::File { path: input, .. } => {
-            let staged = File::open(input).map_err(|e| StorageError::io("open", input, e, false))?;
-            let mut reader = BufReader::with_capacity(BUFFER, TaggedReader { inner: staged, path: input });
+            let staged =
+                File::open(input).map_err(|e| StorageError::io("open", input, e, false))?;
+            let mut reader =
+                BufReader::with_capacity(BUFFER, TaggedReader { inner: staged, path: input });
             copy(&mut reader, &mut out, opts, keywords)
         }
     };

@@ -68,9 +68,8 @@ pub fn parse_mbox(data: &[u8]) -> Vec<Parsed> {
         let from_line = String::from_utf8(data[pos..line_end].to_vec()).unwrap();
         assert!(from_line.starts_with("From "), "no From_ line at {pos}: {from_line:?}");
         let header_start = line_end + 1;
-        let header_end = header_start
-            + find(&data[header_start..], b"\n\n").expect("end of header")
-            + 1;
+        let header_end =
+            header_start + find(&data[header_start..], b"\n\n").expect("end of header") + 1;
         let header = String::from_utf8(data[header_start..header_end].to_vec()).unwrap();
         let length: usize = header
             .lines()

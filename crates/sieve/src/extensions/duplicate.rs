@@ -12,6 +12,25 @@ use super::{Extension, Registrar};
 /// The `duplicate` extension.
 pub struct Duplicate;
 
+/// Pigeonhole's deprecated `vnd.dovecot.duplicate`: the same `duplicate` test.
+pub struct VndDuplicate;
+
+impl Extension for VndDuplicate {
+    fn name(&self) -> &'static str {
+        "vnd.dovecot.duplicate"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &["duplicate"]
+    }
+
+    fn enabled_by_default(&self) -> bool {
+        false
+    }
+
+    fn register(&self, _r: &mut Registrar<'_>) {}
+}
+
 impl Extension for Duplicate {
     fn name(&self) -> &'static str {
         "duplicate"

@@ -38,5 +38,12 @@ fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
         return None;
     }
     let flags = flags_tag(b, v);
-    Some(OpKind::FileInto { mailbox, flags, create: v.has("create"), copy: v.has("copy") })
+    let special_use = crate::extensions::specialuse_tag(b, v)?;
+    Some(OpKind::FileInto {
+        mailbox,
+        flags,
+        create: v.has("create"),
+        copy: v.has("copy"),
+        special_use,
+    })
 }

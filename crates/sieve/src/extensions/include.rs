@@ -5,8 +5,8 @@
 use crate::diag::Pos;
 use crate::program::{IncludeLocation, IncludedProgram, OpKind, Program};
 use crate::syntax::ast::Arg;
-use crate::validate::Builder;
 use crate::validate::signature::{ArgKind, CommandDef, Validated, pos_arg, tag};
+use crate::validate::{Builder, PendingInclude, Stage, Unit};
 
 use super::{Extension, Registrar};
 
@@ -33,6 +33,14 @@ impl Extension for Include {
             vec![pos_arg("value", ArgKind::StrList)],
             build_global,
         ));
+        // Deprecated predecessors of `global` (draft include-03).
+        for name in ["import", "export"] {
+            r.command(CommandDef::command(
+                name,
+                vec![pos_arg("value", ArgKind::StrList)],
+                build_import,
+            ));
+        }
     }
 }
 
@@ -50,12 +58,27 @@ fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
         if v.has("global") { IncludeLocation::Global } else { IncludeLocation::Personal };
     let bad = |c: char| c == '/' || c.is_control() || c == '\u{2028}' || c == '\u{2029}';
     if name.is_empty() || name.contains(bad) {
-        let shown: String = name.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+        // Pigeonhole shows C0 control characters as '?'.
+        let shown: String = name.chars().map(|c| if c < ' ' { '?' } else { c }).collect();
         b.error(s.pos, format!("include: invalid script name '{shown}'"));
         return None;
     }
     let (index, missing) = b.include_script(location, &name, v.has("optional"), v.pos)?;
     Some(OpKind::Include { index, once: v.has("once"), missing })
+}
+
+fn build_import(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
+    if b.plain_command_seen && !b.import_error_reported {
+        b.import_error_reported = true;
+        let msg = format!(
+            "the DEPRECATED {} command can only be placed at top level at the beginning of the file \
+             after any require or import/export commands",
+            v.name
+        );
+        b.error(v.pos, msg);
+        return None;
+    }
+    build_global(b, v)
 }
 
 fn build_global(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
@@ -74,6 +97,13 @@ fn build_global(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
             b.error(pos, format!("invalid variable name '{name}'"));
             continue;
         }
+        if b.locals.contains_key(&lname) {
+            let msg = format!(
+                "declaration of new global variable '{name}' conflicts with earlier local use"
+            );
+            b.error(pos, msg);
+            continue;
+        }
         b.declared_globals.insert(lname.clone());
         b.global(&lname);
     }
@@ -88,8 +118,8 @@ fn location_word(l: IncludeLocation) -> &'static str {
 }
 
 impl Builder<'_> {
-    /// Resolves and compiles an included script; returns its index and whether it is missing
-    /// (allowed with `:optional`).
+    /// Validation of an `include`: the script must exist (unless `:optional`); it is loaded
+    /// now and compiled after this script validated. Returns its index and whether missing.
     fn include_script(
         &mut self,
         location: IncludeLocation,
@@ -98,63 +128,89 @@ impl Builder<'_> {
         pos: Pos,
     ) -> Option<(usize, bool)> {
         let word = location_word(location);
-        if self.unit.include_stack.iter().any(|(l, n)| *l == location && n == name) {
-            self.error(pos, format!("circular include of {word} script '{name}'"));
-            return None;
-        }
-        if let Some(i) =
-            self.unit.includes.iter().position(|p| p.location == location && p.name == name)
-        {
-            return Some((i, false));
-        }
-        let limits = &self.unit.options.limits;
-        if self.unit.include_stack.len() >= limits.max_include_depth {
-            let max = limits.max_include_depth;
-            self.error(pos, format!("cannot nest includes deeper than {max} levels"));
-            return None;
-        }
-        if self.unit.includes.len() >= limits.max_includes {
-            let max = limits.max_includes;
-            self.error(
-                pos,
-                format!("failed to include script '{name}': no more than {max} includes allowed"),
-            );
-            return None;
-        }
-        let loaded = match &self.unit.options.includes {
-            Some(r) => r.load(location, name),
-            None => Err("no script location configured".to_owned()),
-        };
-        let source = match loaded {
-            Ok(Some(src)) => src,
-            Ok(None) if optional => return Some((0, true)),
-            Ok(None) => {
-                self.error(pos, format!("included {word} script '{name}' does not exist"));
-                return None;
-            }
-            Err(e) => {
-                self.error(pos, format!("failed to include {word} script '{name}': {e}"));
-                return None;
-            }
-        };
-        let index = self.unit.includes.len();
-        self.unit.includes.push(IncludedProgram {
-            location,
-            name: name.to_owned(),
-            program: Program::default(),
-        });
-        self.unit.include_stack.push((location, name.to_owned()));
-        let compiled = crate::validate::compile_program(self.unit, &source, name);
-        self.unit.include_stack.pop();
-        match compiled {
-            Some(program) => {
-                self.unit.includes[index].program = program;
-                Some((index, false))
-            }
+        let existing =
+            self.unit.includes.iter().position(|p| p.location == location && p.name == name);
+        let index = match existing {
+            Some(i) => i,
             None => {
-                self.error(pos, format!("failed to compile included {word} script '{name}'"));
-                None
+                let max = self.unit.options.limits.max_includes;
+                if self.unit.includes.len() >= max {
+                    self.error(
+                        pos,
+                        format!(
+                            "failed to include script '{name}': no more than {max} includes allowed"
+                        ),
+                    );
+                    return None;
+                }
+                let loaded = match &self.unit.options.includes {
+                    Some(r) => r.load(location, name),
+                    None => Err("no script location configured".to_owned()),
+                };
+                let source = match loaded {
+                    Ok(Some(src)) => src,
+                    Ok(None) if optional => return Some((0, true)),
+                    Ok(None) => {
+                        self.error(pos, format!("included {word} script '{name}' does not exist"));
+                        return None;
+                    }
+                    Err(e) => {
+                        self.error(pos, format!("failed to include {word} script '{name}': {e}"));
+                        return None;
+                    }
+                };
+                let program = Program { name: name.to_owned(), ..Program::default() };
+                self.unit.includes.push(IncludedProgram {
+                    location,
+                    name: name.to_owned(),
+                    program,
+                });
+                self.unit.include_sources.push(Some(source));
+                self.unit.includes.len() - 1
+            }
+        };
+        self.pending_includes.push(PendingInclude { index, location, name: name.to_owned(), pos });
+        Some((index, false))
+    }
+}
+
+/// Code generation of the includes of script `current`: compiles each included script once,
+/// detecting cycles, with Pigeonhole's error chain ("circular include", "failed to validate
+/// included script", "failed to generate code for included script").
+pub(crate) fn compile_includes(
+    unit: &mut Unit,
+    current: &str,
+    pending: Vec<PendingInclude>,
+) -> Result<(), Stage> {
+    let mut failed = false;
+    for inc in pending {
+        if unit.include_stack.iter().any(|(l, n)| *l == inc.location && *n == inc.name) {
+            unit.diags.error(current, inc.pos, "circular include");
+            failed = true;
+            continue;
+        }
+        let Some(source) = unit.include_sources.get_mut(inc.index).and_then(Option::take) else {
+            continue; // already compiled (or being compiled higher up the stack)
+        };
+        unit.include_stack.push((inc.location, inc.name.clone()));
+        let compiled = crate::validate::compile_program(unit, &source, &inc.name);
+        unit.include_stack.pop();
+        match compiled {
+            Ok(program) => unit.includes[inc.index].program = program,
+            Err(stage) => {
+                let what = match stage {
+                    Stage::Parse => "parse",
+                    Stage::Validate => "validate",
+                    Stage::Codegen => "generate code for",
+                };
+                unit.diags.error(
+                    current,
+                    inc.pos,
+                    format!("failed to {what} included script '{}'", inc.name),
+                );
+                failed = true;
             }
         }
     }
+    if failed { Err(Stage::Codegen) } else { Ok(()) }
 }

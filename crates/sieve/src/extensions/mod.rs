@@ -25,11 +25,14 @@ mod imap4flags;
 mod include;
 mod index;
 mod mailbox;
+mod metadata;
 mod mime;
 mod regex;
 mod reject;
 mod relational;
+mod report;
 mod spamtest;
+mod special_use;
 mod subaddress;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
@@ -43,7 +46,9 @@ use crate::program::{AddressPart, Comparator, MatchType};
 use crate::validate::signature::{CommandDef, MatchKind, TagDef};
 
 pub use config::ExtensionConfig;
+pub(crate) use include::compile_includes;
 pub(crate) use mime::{MAX_LOOP_NESTING, loop_name, mime_opts};
+pub(crate) use special_use::specialuse_tag;
 
 /// One Sieve extension (a capability string usable in `require`).
 pub trait Extension: Send + Sync {
@@ -98,7 +103,17 @@ pub const ALL_EXTENSIONS: &[&dyn Extension] = &[
     &reject::Ereject,
     &environment::VndEnvironment,
     &debug::VndDebug,
+    &metadata::MboxMetadata,
+    &metadata::ServerMetadata,
+    &special_use::SpecialUse,
+    &report::VndReport,
+    // Deprecated.
+    &duplicate::VndDuplicate,
 ];
+
+/// Deprecated extensions and the standard ones they may not be combined with.
+pub(crate) const DEPRECATED_CONFLICTS: &[(&str, &str)] =
+    &[("vnd.dovecot.duplicate", "duplicate"), ("imapflags", "imap4flags"), ("notify", "enotify")];
 
 /// Validator's view of the enabled definitions.
 #[derive(Default)]

@@ -3,7 +3,7 @@
 
 use crate::message::HeaderField;
 use crate::program::{Keys, MatchSpec, OpKind, PStr, VacationOp};
-use crate::result::{Action, NotifyAction, VacationAction};
+use crate::result::{Action, NotifyAction, ReportAction, VacationAction};
 
 use super::{Machine, RuntimeError};
 
@@ -19,11 +19,14 @@ impl Machine<'_> {
                 self.add_action(Action::Keep { flags })
             }
             OpKind::Discard => self.add_action(Action::Discard),
-            OpKind::FileInto { mailbox, flags, create, copy } => {
+            OpKind::FileInto { mailbox, flags, create, copy, special_use } => {
                 let mailbox = self.eval(mailbox);
                 check_mailbox_name(&mailbox).map_err(|e| self.failure(e))?;
                 let flags = self.action_flags(flags.as_ref());
-                self.add_action(Action::FileInto { mailbox, flags, create: *create, copy: *copy })
+                let special_use = special_use.as_ref().map(|s| self.eval(s));
+                let action =
+                    Action::FileInto { mailbox, flags, create: *create, copy: *copy, special_use };
+                self.add_action(action)
             }
             OpKind::Redirect { address, copy } => {
                 let raw = self.eval(address);
@@ -51,6 +54,20 @@ impl Machine<'_> {
                     message: n.message.as_ref().map(|s| self.eval(s)),
                 };
                 self.add_action(Action::Notify(Box::new(action)))
+            }
+            OpKind::Report(r) => {
+                let raw = self.eval(&r.address);
+                let address = crate::address::parse_single(&raw).map_err(|e| RuntimeError {
+                    line: 0,
+                    ..self.failure(format!("specified report address '{raw}' is invalid: {e}"))
+                })?;
+                let action = ReportAction {
+                    feedback_type: self.eval(&r.feedback_type),
+                    message: self.eval(&r.message),
+                    address,
+                    headers_only: r.headers_only,
+                };
+                self.add_action(Action::Report(Box::new(action)))
             }
             OpKind::AddHeader { name, value, last } => self.add_header(name, value, *last),
             OpKind::DeleteHeader { name, index, values } => {

@@ -87,6 +87,24 @@ pub trait ScriptEnvironment {
         "INBOX".into()
     }
 
+    /// Whether a mailbox (`None` = any mailbox) carries all these special-use flags.
+    fn special_use_exists(
+        &mut self,
+        _mailbox: Option<&str>,
+        _flags: &[String],
+    ) -> Result<bool, HostError> {
+        Ok(false)
+    }
+
+    /// An IMAP METADATA annotation of `mailbox` (`None` = server annotation).
+    fn metadata(
+        &mut self,
+        _mailbox: Option<&str>,
+        _annotation: &str,
+    ) -> Result<Option<String>, HostError> {
+        Ok(None)
+    }
+
     /// A `debug_log` message (vnd.dovecot.debug); ignored by default.
     fn debug_log(&mut self, _message: &str) {}
 

@@ -24,6 +24,38 @@ impl Machine<'_> {
                 }
                 self.match_keys(vec!["maybe".to_owned()], keys, spec)
             }
+            Test::SpecialUseExists { mailbox, flags } => {
+                let mailbox = mailbox.as_ref().map(|m| self.eval(m));
+                let flags = self.eval_list(flags);
+                self.env
+                    .special_use_exists(mailbox.as_deref(), &flags)
+                    .map_err(|e| self.host_error(e))
+            }
+            Test::Metadata { mailbox, annotation, keys, spec } => {
+                let mailbox = mailbox.as_ref().map(|m| self.eval(m));
+                let name = self.eval(annotation);
+                match self
+                    .env
+                    .metadata(mailbox.as_deref(), &name)
+                    .map_err(|e| self.host_error(e))?
+                {
+                    Some(v) => self.match_keys(vec![v], keys, spec),
+                    None => Ok(false),
+                }
+            }
+            Test::MetadataExists { mailbox, annotations } => {
+                let mailbox = mailbox.as_ref().map(|m| self.eval(m));
+                for name in self.eval_list(annotations) {
+                    let found = self
+                        .env
+                        .metadata(mailbox.as_deref(), &name)
+                        .map_err(|e| self.host_error(e))?;
+                    if found.is_none() {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
             Test::ValidNotifyMethod(uris) => {
                 let uris = self.eval_list(uris);
                 Ok(uris.iter().all(|u| valid_mailto(u)))

@@ -25,6 +25,8 @@ pub enum Action {
         create: bool,
         /// `:copy` (does not cancel the implicit keep).
         copy: bool,
+        /// `:specialuse` flag: store into the mailbox carrying it, if any (special-use).
+        special_use: Option<String>,
     },
     /// `redirect`.
     Redirect {
@@ -46,6 +48,21 @@ pub enum Action {
     Vacation(Box<VacationAction>),
     /// `notify` (enotify).
     Notify(Box<NotifyAction>),
+    /// `report` (vnd.dovecot.report): send an RFC 5965 feedback report.
+    Report(Box<ReportAction>),
+}
+
+/// A feedback report to send (vnd.dovecot.report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportAction {
+    /// Feedback type.
+    pub feedback_type: String,
+    /// Human-readable text.
+    pub message: String,
+    /// Recipient (normalised address).
+    pub address: String,
+    /// Attach only the header of the message.
+    pub headers_only: bool,
 }
 
 /// A vacation auto-reply, with everything the host needs to compose and suppress it.
@@ -88,7 +105,7 @@ impl Action {
         match self {
             Action::Keep { .. } | Action::Discard | Action::Reject { .. } => true,
             Action::FileInto { copy, .. } | Action::Redirect { copy, .. } => !copy,
-            Action::Vacation(_) | Action::Notify(_) => false,
+            Action::Vacation(_) | Action::Notify(_) | Action::Report(_) => false,
         }
     }
 
@@ -101,6 +118,7 @@ impl Action {
             Action::Reject { .. } => "reject",
             Action::Vacation(_) => "vacation",
             Action::Notify(_) => "notify",
+            Action::Report(_) => "report",
         }
     }
 
@@ -244,12 +262,13 @@ impl ResultBuilder {
             let merged = match (&self.result.actions[i], new) {
                 (
                     Action::FileInto { create: c1, copy: p1, .. },
-                    Action::FileInto { mailbox, flags, create, copy },
+                    Action::FileInto { mailbox, flags, create, copy, special_use },
                 ) => Action::FileInto {
                     mailbox: mailbox.clone(),
                     flags: flags.clone(),
                     create: *c1 || *create,
                     copy: *p1 && *copy,
+                    special_use: special_use.clone(),
                 },
                 (_, Action::Keep { flags })
                 | (Action::Keep { .. }, Action::FileInto { flags, .. }) => {
@@ -304,7 +323,13 @@ mod tests {
     }
 
     fn fileinto(m: &str, copy: bool) -> Action {
-        Action::FileInto { mailbox: m.into(), flags: vec![], create: false, copy }
+        Action::FileInto {
+            mailbox: m.into(),
+            flags: vec![],
+            create: false,
+            copy,
+            special_use: None,
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ fn action_lines(out: &mut String, a: &Action, default_mailbox: &str) {
             let _ = writeln!(out, " * store message in folder: {default_mailbox}");
             flags_line(out, flags);
         }
-        Action::FileInto { mailbox, flags, create, copy } => {
+        Action::FileInto { mailbox, flags, create, copy, .. } => {
             let _ = writeln!(out, " * store message in folder: {mailbox}");
             if *copy {
                 out.push_str("        + preserve implicit keep\n");
@@ -79,6 +79,13 @@ fn action_lines(out: &mut String, a: &Action, default_mailbox: &str) {
                 writeln!(out, "\nSTART MESSAGE\n{}\nEND MESSAGE", v.reason.trim_end_matches('\n'));
         }
         Action::Notify(n) => notify_lines(out, n),
+        Action::Report(r) => {
+            let _ = writeln!(
+                out,
+                " * report incoming message as `{}' to <{}>",
+                r.feedback_type, r.address
+            );
+        }
     }
 }
 
@@ -116,6 +123,7 @@ mod tests {
                     flags: vec!["$label1".into()],
                     create: false,
                     copy: true,
+                    special_use: None,
                 },
                 Action::Redirect { address: "carol@example.net".into(), copy: false },
             ],

@@ -27,8 +27,18 @@ pub(crate) struct Unit {
     pub diags: Diagnostics,
     pub globals: Vec<String>,
     pub includes: Vec<IncludedProgram>,
+    /// Sources of the included scripts, loaded at validation (same index as `includes`).
+    pub include_sources: Vec<Option<String>>,
     /// (location, name) of the scripts being compiled, outermost first (cycle detection).
     pub include_stack: Vec<(crate::program::IncludeLocation, String)>,
+}
+
+/// State of an `if`/`elsif`/`else` chain while compiling a block.
+struct Chain {
+    /// Index of the `if` op in the block, if it compiled.
+    index: Option<usize>,
+    /// Whether an `elsif`/`else` may follow.
+    open: bool,
 }
 
 /// Per-program compiler state handed to every build function.
@@ -51,6 +61,12 @@ pub struct Builder<'a> {
     pub(crate) loops: Vec<Option<String>>,
     /// Where each capability was required (for dependency errors).
     required_at: HashMap<&'static str, Pos>,
+    /// Includes to compile after validation.
+    pub(crate) pending_includes: Vec<PendingInclude>,
+    /// A top-level command other than require/global/import/export was seen.
+    pub(crate) plain_command_seen: bool,
+    /// The misplaced import/export error was reported (Pigeonhole reports it once).
+    pub(crate) import_error_reported: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -68,6 +84,9 @@ impl<'a> Builder<'a> {
             scope_full_reported: false,
             loops: Vec::new(),
             required_at: HashMap::new(),
+            pending_includes: Vec::new(),
+            plain_command_seen: false,
+            import_error_reported: false,
         }
     }
 
@@ -97,8 +116,7 @@ impl<'a> Builder<'a> {
     pub(crate) fn block(&mut self, nodes: &[Node], top: bool) -> Vec<Op> {
         let mut ops: Vec<Op> = Vec::new();
         let mut require_allowed = top;
-        let mut chain: Option<usize> = None;
-        let mut chain_open = false;
+        let mut chain = Chain { index: None, open: false };
         for node in nodes {
             let lname = node.name.to_ascii_lowercase();
             if lname == "require" {
@@ -113,43 +131,51 @@ impl<'a> Builder<'a> {
                 continue;
             }
             require_allowed = false;
-            let continues = lname == "elsif" || lname == "else";
-            if continues && !chain_open {
-                self.error(
-                    node.pos,
-                    format!("the {lname} command must follow an if or elseif command"),
-                );
-                // Later elsif/else of this broken chain are not reported again.
-                chain = None;
-                chain_open = lname == "elsif";
-                continue;
-            }
-            let op = self.node_command(node, &lname);
-            let starts = lname == "if";
-            chain_open = starts || lname == "elsif";
-            match op {
-                Some(op) if continues => {
-                    let target = chain.and_then(|i| ops.get_mut(i));
-                    if let (
-                        Some(Op { kind: OpKind::If { branches: b, otherwise: o }, .. }),
-                        OpKind::If { branches, otherwise },
-                    ) = (target, op.kind)
-                    {
-                        b.extend(branches);
-                        if otherwise.is_some() {
-                            *o = otherwise;
-                        }
-                    }
-                }
-                Some(op) => {
-                    chain = starts.then_some(ops.len());
-                    ops.push(op);
-                }
-                None if starts => chain = None,
-                None => {}
+            self.chained_command(node, &lname, &mut chain, &mut ops);
+            if top && !["global", "import", "export"].contains(&lname.as_str()) {
+                self.plain_command_seen = true;
             }
         }
         ops
+    }
+
+    /// Compiles one command, merging `elsif`/`else` into the preceding `if`.
+    fn chained_command(&mut self, node: &Node, lname: &str, chain: &mut Chain, ops: &mut Vec<Op>) {
+        let continues = lname == "elsif" || lname == "else";
+        if continues && !chain.open {
+            self.error(
+                node.pos,
+                format!("the {lname} command must follow an if or elseif command"),
+            );
+            // Later elsif/else of this broken chain are not reported again.
+            chain.index = None;
+            chain.open = lname == "elsif";
+            return;
+        }
+        let op = self.node_command(node, lname);
+        let starts = lname == "if";
+        chain.open = starts || lname == "elsif";
+        match op {
+            Some(op) if continues => {
+                let target = chain.index.and_then(|i| ops.get_mut(i));
+                if let (
+                    Some(Op { kind: OpKind::If { branches: b, otherwise: o }, .. }),
+                    OpKind::If { branches, otherwise },
+                ) = (target, op.kind)
+                {
+                    b.extend(branches);
+                    if otherwise.is_some() {
+                        *o = otherwise;
+                    }
+                }
+            }
+            Some(op) => {
+                chain.index = starts.then_some(ops.len());
+                ops.push(op);
+            }
+            None if starts => chain.index = None,
+            None => {}
+        }
     }
 
     fn require(&mut self, node: &Node) {
@@ -198,6 +224,17 @@ impl<'a> Builder<'a> {
         }
         match self.registry.capability(name) {
             Some((cap, deps)) => {
+                for (old, new) in crate::extensions::DEPRECATED_CONFLICTS {
+                    let clash = (cap == *old && self.required_at.contains_key(new))
+                        || (cap == *new && self.required_at.contains_key(old));
+                    if clash {
+                        let msg = format!(
+                            "the (deprecated) {old} extension cannot be used together with the {new} extension"
+                        );
+                        self.error(pos, msg);
+                        return;
+                    }
+                }
                 self.required.insert(cap);
                 self.required_at.entry(cap).or_insert(pos);
                 for d in deps {
@@ -367,7 +404,11 @@ impl<'a> Builder<'a> {
         let is_tag = def.tags.iter().any(|t| t.name == sname)
             || (def.match_args && self.registry.match_type(&sname, &self.required).is_some())
             || (def.address_part && self.registry.address_part(&sname, &self.required).is_some());
-        if is_tag && !node.test_list {
+        // A bare identifier on the same line as the arguments reads like a tag without colon.
+        let last_line = node.args.last().map_or(node.pos.line, |a| a.pos().line);
+        let bare = sub.args.is_empty() && sub.tests.is_empty() && sub.pos.line == last_line;
+        let known_test = self.registry.test(&sname).is_some();
+        if (is_tag || (bare && !known_test)) && !node.test_list {
             self.error(
                 sub.pos,
                 format!(
@@ -376,7 +417,7 @@ impl<'a> Builder<'a> {
                     def.kind_word()
                 ),
             );
-        } else if !node.test_list && self.registry.test(&sname).is_none() {
+        } else if !node.test_list && !known_test {
             let msg = format!("missing semicolon ';' after {} {}", def.name, def.kind_word());
             self.error(node.pos, msg);
         } else {
@@ -407,13 +448,44 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Parses and validates one script into a program; `None` after errors (already recorded,
-/// with Pigeonhole's summary line).
+/// Stage at which compiling a script failed (decides Pigeonhole's summary line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Lexer/parser errors.
+    Parse,
+    /// Validation errors.
+    Validate,
+    /// Code generation (include processing) errors.
+    Codegen,
+}
+
+impl Stage {
+    /// Pigeonhole's summary error for a failed main script.
+    pub(crate) fn summary(self) -> &'static str {
+        match self {
+            Stage::Parse => "parse failed",
+            Stage::Validate => "validation failed",
+            Stage::Codegen => "code generation failed",
+        }
+    }
+}
+
+/// An `include` whose script is compiled once the including script validated
+/// (Pigeonhole processes includes during code generation).
+pub(crate) struct PendingInclude {
+    pub index: usize,
+    pub location: crate::program::IncludeLocation,
+    pub name: String,
+    pub pos: Pos,
+}
+
+/// Parses, validates and then compiles the includes of one script. Errors are recorded in
+/// `unit.diags` (without summary line); the failing stage is returned.
 pub(crate) fn compile_program(
     unit: &mut Unit,
     source: &str,
     name: &str,
-) -> Option<crate::program::Program> {
+) -> Result<crate::program::Program, Stage> {
     let mut parse_diags = Diagnostics::default();
     let nodes = crate::syntax::parse_script(source, name, &mut parse_diags);
     let parse_failed = parse_diags.has_errors();
@@ -421,17 +493,17 @@ pub(crate) fn compile_program(
     parse_diags.errors.sort_by_key(|d| d.line);
     unit.diags.extend(parse_diags);
     if parse_failed {
-        unit.diags.error(name, Pos::default(), "parse failed");
-        return None;
+        return Err(Stage::Parse);
     }
     let before = unit.diags.errors.len();
     let mut b = Builder::new(unit, name);
     let ops = b.block(&nodes, true);
     b.check_requirements();
     let local_vars = b.locals.len();
+    let pending = std::mem::take(&mut b.pending_includes);
     if unit.diags.errors.len() > before {
-        unit.diags.error(name, Pos::default(), "validation failed");
-        return None;
+        return Err(Stage::Validate);
     }
-    Some(crate::program::Program { ops, local_vars, name: name.to_owned() })
+    crate::extensions::compile_includes(unit, name, pending)?;
+    Ok(crate::program::Program { ops, local_vars, name: name.to_owned() })
 }

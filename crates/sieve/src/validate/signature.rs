@@ -523,6 +523,11 @@ impl Builder<'_> {
             );
             return None;
         }
+        if let Some(check) = def.positional_check {
+            check(self, def, v.pos, args)?;
+            v.positional = args.to_vec();
+            return Some(());
+        }
         let min = def.positional.len() - usize::from(def.optional != OptionalArg::None);
         let shift =
             usize::from(def.optional == OptionalArg::Leading && args.len() < def.positional.len());

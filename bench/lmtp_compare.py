@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""LMTP throughput: `letterbox lmtp` vs Dovecot 2.3's LMTP, next to the disk's ceiling.
+
+For 1, 2 and 8 concurrent connections, each connection delivers messages one transaction at a
+time (MAIL, RCPT, DATA) into one user's Maildir INBOX. Both servers listen on unix sockets in
+the same run, with the same passwd-file user, the same `mail_location` and the same message.
+The ceiling is what the disk allows for the same work without any server: as many threads
+each writing a file of the stored size, fsync()ing it, renaming it into new/ and fsync()ing
+the directory (Maildir's durable save). Prints messages/s and the ratios
+letterbox/dovecot and letterbox/ceiling.
+
+Then the 10,000-message check: 10,000 messages over 8 connections to letterbox, after which
+every message must be in new/ and every UID in dovecot-uidlist must be unique.
+
+Usage: bench/lmtp_compare.py [--messages 400] [--size 3000] [--check 10000]
+Needs root (Dovecot's lmtp switches to the user; letterbox drops to mail_uid), python3 and
+Debian's dovecot-core + dovecot-lmtpd. LETTERBOX=path overrides the binary
+(default: target/release/letterbox, or $CARGO_TARGET_DIR/release/letterbox).
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+LETTERBOX = os.environ.get("LETTERBOX", os.path.join(TARGET, "release", "letterbox"))
+DOVECOT = os.environ.get("LETTERBOX_DOVECOT", "/usr/sbin/dovecot")
+UID = GID = 65534
+
+
+def message(size):
+    head = (
+        "From: Alice <alice@example.com>\r\nTo: bench@example.com\r\nSubject: benchmark\r\n"
+        "Message-ID: <bench@example.com>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\n"
+    )
+    line = "The quick brown fox jumps over the lazy dog, again and again and again.\r\n"
+    return (head + line * max(1, (size - len(head)) // len(line))).encode()
+
+
+class Client:
+    """A minimal LMTP client: one transaction per call, replies checked."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rb")
+        self.expect("220")
+        self.sock.sendall(b"LHLO bench\r\n")
+        self.expect("250")
+
+    def expect(self, code):
+        while True:
+            line = self.file.readline().decode()
+            if not line.startswith(code):
+                raise RuntimeError(f"expected {code}, got {line!r}")
+            if line[3:4] != "-":
+                return line
+
+    def send(self, data):
+        self.sock.sendall(b"MAIL FROM:<sender@example.com>\r\nRCPT TO:<bench>\r\nDATA\r\n")
+        self.expect("250")
+        self.expect("250")
+        self.expect("354")
+        self.sock.sendall(data + b".\r\n")
+        self.expect("250")
+
+    def close(self):
+        self.sock.sendall(b"QUIT\r\n")
+        self.sock.close()
+
+
+def run_clients(path, connections, per_connection, data):
+    errors = []
+
+    def worker():
+        try:
+            c = Client(path)
+            for _ in range(per_connection):
+                c.send(data)
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]}")
+    return connections * per_connection / elapsed
+
+
+def disk_ceiling(base, threads, per_thread, size):
+    """fsync'd Maildir-like saves (write, fsync, rename into new/, fsync dir) by N threads."""
+    d = tempfile.mkdtemp(dir=base, prefix="ceiling-")
+    for sub in ("tmp", "new"):
+        os.mkdir(os.path.join(d, sub))
+    payload = b"x" * size
+
+    def worker(n):
+        newdir = os.open(os.path.join(d, "new"), os.O_RDONLY)
+        for i in range(per_thread):
+            name = f"{n}.{i}"
+            tmp = os.path.join(d, "tmp", name)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, payload)
+            os.fsync(fd)
+            os.close(fd)
+            os.rename(tmp, os.path.join(d, "new", name))
+            os.fsync(newdir)
+        os.close(newdir)
+
+    ts = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    start = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    rate = threads * per_thread / (time.monotonic() - start)
+    shutil.rmtree(d)
+    return rate
+
+
+class World:
+    """Config, passwd and one home per server under a temp dir."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="lb-lmtp-bench-")
+        os.chmod(self.dir, 0o755)
+        self.homes = {}
+        for name in ("letterbox", "dovecot"):
+            home = os.path.join(self.dir, "home-" + name)
+            os.mkdir(home)
+            os.chown(home, UID, GID)
+            self.homes[name] = home
+
+    def fresh_home(self, name):
+        home = self.homes[name]
+        shutil.rmtree(home)
+        os.mkdir(home)
+        os.chown(home, UID, GID)
+        with open(os.path.join(self.dir, f"passwd-{name}"), "w") as f:
+            f.write(f"bench:x:{UID}:{GID}::{home}::\n")
+
+    def common(self, name):
+        return (
+            "mail_location = maildir:~/Maildir\n"
+            "first_valid_uid = 1\n"
+            f"userdb {{\n  driver = passwd-file\n  args = {self.dir}/passwd-{name}\n}}\n"
+        )
+
+
+def start_letterbox(world):
+    conf = os.path.join(world.dir, "letterbox.conf")
+    with open(conf, "w") as f:
+        f.write(world.common("letterbox"))
+        f.write(f"log_path = {world.dir}/letterbox.log\nmail_uid = {UID}\nmail_gid = {GID}\n")
+    sock = os.path.join(world.dir, "letterbox.sock")
+    proc = subprocess.Popen([LETTERBOX, "lmtp", "-c", conf, "--listen", "unix:" + sock])
+    wait_socket(sock)
+    return proc, sock
+
+
+def start_dovecot(world):
+    d = world.dir
+    conf = os.path.join(d, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write(world.common("dovecot"))
+        f.write(
+            f"base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n"
+            "protocols = lmtp\nssl = no\ndefault_internal_user = nobody\n"
+            "default_login_user = nobody\ndefault_internal_group = nogroup\n"
+            f"passdb {{\n  driver = passwd-file\n  args = {d}/passwd-dovecot\n}}\n"
+            "service lmtp {\n  unix_listener lmtp {\n    mode = 0666\n  }\n}\n"
+        )
+    proc = subprocess.Popen([DOVECOT, "-F", "-c", conf])
+    sock = os.path.join(d, "run", "lmtp")
+    wait_socket(sock)
+    return proc, sock
+
+
+def wait_socket(path):
+    for _ in range(400):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"no server on {path}")
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def check_10k(world, total):
+    world.fresh_home("letterbox")
+    proc, sock = start_letterbox(world)
+    data = message(3000)
+    try:
+        rate = run_clients(sock, 8, total // 8, data)
+    finally:
+        stop(proc)
+    inbox = os.path.join(world.homes["letterbox"], "Maildir")
+    files = os.listdir(os.path.join(inbox, "new")) + os.listdir(os.path.join(inbox, "cur"))
+    with open(os.path.join(inbox, "dovecot-uidlist")) as f:
+        uids = [int(line.split(" ", 1)[0]) for line in f.read().splitlines()[1:]]
+    ok = len(files) == total and len(uids) == total and len(set(uids)) == total
+    print(f"\n10k check: {total} messages over 8 connections at {rate:.0f} msg/s: "
+          f"{len(files)} files, {len(uids)} uidlist records, {len(set(uids))} unique UIDs "
+          f"-> {'OK' if ok else 'FAILED'}")
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=400, help="messages per connection count")
+    ap.add_argument("--size", type=int, default=3000)
+    ap.add_argument("--check", type=int, default=10000)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root (both servers deliver as uid 65534)")
+    world = World()
+    data = message(args.size)
+    stored = len(data) + 250  # trace headers, LF line ends: roughly the stored size
+    print(f"{'conns':>5} {'letterbox':>10} {'dovecot':>9} {'ceiling':>9} "
+          f"{'lb/dovecot':>10} {'lb/ceiling':>10}")
+    for conns in (1, 2, 8):
+        per = max(1, args.messages // conns)
+        rates = {}
+        for name, start in (("letterbox", start_letterbox), ("dovecot", start_dovecot)):
+            world.fresh_home(name)
+            proc, sock = start(world)
+            try:
+                run_clients(sock, conns, 5, data)  # warm up (mailbox creation, caches)
+                rates[name] = run_clients(sock, conns, per, data)
+            finally:
+                stop(proc)
+        ceiling = disk_ceiling(world.dir, conns, per, stored)
+        lb, dc = rates["letterbox"], rates["dovecot"]
+        print(f"{conns:>5} {lb:>10.0f} {dc:>9.0f} {ceiling:>9.0f} {lb / dc:>10.2f} "
+              f"{lb / ceiling:>10.2f}")
+    ok = check_10k(world, args.check) if args.check else True
+    shutil.rmtree(world.dir, ignore_errors=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
