@@ -228,6 +228,8 @@ impl<'a> Builder<'a> {
                     let clash = (cap == *old && self.required_at.contains_key(new))
                         || (cap == *new && self.required_at.contains_key(old));
                     if clash {
+                        // Pigeonhole reports it where the deprecated one was required.
+                        let pos = if cap == *new { self.required_at[old] } else { pos };
                         let msg = format!(
                             "the (deprecated) {old} extension cannot be used together with the {new} extension"
                         );
