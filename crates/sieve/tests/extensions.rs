@@ -375,3 +375,38 @@ fn debug_log_reaches_the_host_only() {
     assert!(r.actions.is_empty());
     assert!(r.implicit_keep);
 }
+
+#[test]
+fn special_use_and_metadata_ask_the_host() {
+    let r =
+        run("require [\"special-use\", \"fileinto\"]; fileinto :specialuse \"\\\\Junk\" \"Spam\";");
+    let Action::FileInto { special_use, .. } = &r.actions[0] else { panic!("{:?}", r.actions) };
+    assert_eq!(special_use.as_deref(), Some("\\Junk"));
+    let r = run("require \"special-use\"; if specialuse_exists \"\\\\Sent\" { discard; }");
+    assert!(r.actions.is_empty(), "the default host knows no special-use mailboxes");
+    let e = errors("require \"special-use\"; if specialuse_exists \"frop\" {}");
+    assert_eq!(e[0], "specialuse_exists test: invalid special-use flag `frop' specified");
+    let r = run(
+        "require [\"mboxmetadata\", \"servermetadata\"]; if anyof (metadataexists \"INBOX\" \"/private/x\", servermetadata \"/shared/y\" \"z\") { discard; }",
+    );
+    assert!(r.actions.is_empty());
+}
+
+#[test]
+fn report_and_deprecated_conflicts() {
+    let r = run(
+        "require \"vnd.dovecot.report\"; report :headers_only \"abuse\" \"spam!\" \"Abuse <abuse@example.com>\";",
+    );
+    let Action::Report(rep) = &r.actions[0] else { panic!("{:?}", r.actions) };
+    assert_eq!(
+        (rep.feedback_type.as_str(), rep.address.as_str(), rep.headers_only),
+        ("abuse", "abuse@example.com", true)
+    );
+    assert!(r.implicit_keep);
+    let e = errors("require \"vnd.dovecot.duplicate\";\nrequire \"duplicate\";");
+    assert_eq!(
+        e[0],
+        "the (deprecated) vnd.dovecot.duplicate extension cannot be used together with the duplicate extension"
+    );
+    assert!(compile_all("require \"vnd.dovecot.duplicate\"; if duplicate { keep; }").is_ok());
+}

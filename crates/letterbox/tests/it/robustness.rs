@@ -85,3 +85,58 @@ fn sigkill_at_random_moments_never_leaves_a_partial_message() {
     }
     assert!(t.inbox().len() >= delivered, "every reported success is stored");
 }
+
+/// Run `n` deliveries of distinct messages at once; every one must exit 0.
+fn deliver_concurrently(t: &TestHome, n: usize, size: usize) -> Vec<Vec<u8>> {
+    let messages: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let mut m = sample_message(&format!("cc{i}"));
+            m.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, size));
+            m.push(b'\n');
+            m
+        })
+        .collect();
+    let children: Vec<_> = messages
+        .iter()
+        .cloned()
+        .map(|msg| {
+            let mut cmd = Command::new(letterbox_bin());
+            cmd.args(["deliver", "-c", t.conf.to_str().unwrap(), "-d", "alice", "-f", "s@example.com"]);
+            std::thread::spawn(move || run_with_stdin(cmd, &msg))
+        })
+        .collect();
+    for child in children {
+        assert_code(&child.join().unwrap(), 0);
+    }
+    messages
+}
+
+#[test]
+fn twenty_concurrent_mbox_deliveries_are_intact_and_not_interleaved() {
+    let t = TestHome::with_config("mail_location = mbox:~/mail:INBOX=~/mail/inbox\n");
+    let messages = deliver_concurrently(&t, 20, 20_000);
+    let mbox = std::fs::read(t.home.join("mail/inbox")).unwrap();
+    for msg in &messages {
+        // The body (a run of one letter) must appear whole: nothing interleaved into it.
+        let body = &msg[msg.len() - 20_001..];
+        assert!(mbox.windows(body.len()).any(|w| w == body), "message body missing or interleaved");
+    }
+    let separators = mbox.split(|&b| b == b'\n').filter(|l| l.starts_with(b"From s@example.com ")).count();
+    assert_eq!(separators, 20);
+}
+
+#[test]
+fn twenty_concurrent_deliveries_into_a_quota_maildir_count_exactly() {
+    let t = TestHome::with_config(
+        "mail_plugins = quota\nplugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=100M\n}\n",
+    );
+    let messages = deliver_concurrently(&t, 20, 5_000);
+    assert_eq!(t.inbox().len(), 20);
+    let size = std::fs::read_to_string(t.maildir().join("maildirsize")).unwrap();
+    let (bytes, count) = size.lines().skip(1).fold((0i64, 0i64), |(b, c), line| {
+        let mut it = line.split_whitespace().map(|v| v.parse::<i64>().unwrap());
+        (b + it.next().unwrap(), c + it.next().unwrap())
+    });
+    let expected: usize = messages.iter().map(Vec::len).sum();
+    assert_eq!((bytes as usize, count), (expected, 20), "{size}");
+}
