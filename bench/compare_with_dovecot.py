@@ -10,6 +10,7 @@ ratio letterbox/dovecot. Scenarios (issue #2's acceptance list):
   big       the same message into a Maildir already holding N messages that Dovecot knows
             (uidlist and index built by doveadm)
   huge      one 50 MB message (time and peak RSS)
+  mbox      letterbox into an empty mbox vs into a 1 GB mbox (cost must not grow with size)
   sieve     the 3 KB message through bench/rules30.sieve (30 rules, none filing it, a vacation
             that does not fire), compared with plain delivery and with dovecot-lda + Pigeonhole
 
@@ -136,6 +137,33 @@ def fill_known_maildir(world, impl, count, msg):
     assert out.strip().endswith(f"messages={count}"), out
 
 
+def mbox_scenario(msg_path, runs):
+    """letterbox into an empty mbox vs one of 1 GB: per-delivery time must stay the same."""
+    world = World("mbox")
+    with open(world.conf, "a") as f:
+        f.write("mail_location = mbox:~/mail:INBOX=~/mail/inbox\n")
+    results = {}
+    for name, size in (("empty", 0), ("1GB", 1 << 30)):
+        home = world.homes["letterbox"]
+        maildir = os.path.join(home, "mail")
+        shutil.rmtree(maildir, ignore_errors=True)
+        os.makedirs(maildir)
+        if size:
+            line = b"x" * 1023 + b"\n"
+            with open(os.path.join(maildir, "inbox"), "wb") as f:
+                f.write(b"From MAILER-DAEMON Wed Nov 25 10:00:00 2026\n\n")
+                for _ in range(size // len(line)):
+                    f.write(line)
+                f.write(b"\n")
+        if IS_ROOT:
+            subprocess.run(["chown", "-R", f"{UID}:{GID}", maildir], check=True)
+        subprocess.run(["sync"], check=True)
+        results[name] = [deliver_once(world, "letterbox", msg_path)[0] for _ in range(runs)]
+    e, g = statistics.median(results["empty"]), statistics.median(results["1GB"])
+    print(f"mbox     letterbox empty {e * 1000:8.2f} ms | 1 GB mbox {g * 1000:8.2f} ms | ratio {g / e:.3f}")
+    world.cleanup()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=200)
@@ -176,6 +204,8 @@ def main():
               f"dovecot-lda +{(t(b, 'dovecot') / t(a, 'dovecot') - 1) * 100:.1f}%")
         plain.cleanup()
         with_sieve.cleanup()
+    if opts.only in (None, "mbox"):
+        mbox_scenario(small_path, opts.runs // 2)
     if opts.only in (None, "huge"):
         huge_path = os.path.join(tmpdir, "huge.eml")
         open(huge_path, "wb").write(message(opts.huge_mb * 1024 * 1024))

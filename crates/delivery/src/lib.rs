@@ -12,6 +12,7 @@ pub mod failure;
 pub mod log_line;
 pub mod message;
 pub mod normalize;
+pub mod recipient;
 pub mod save;
 pub mod sieve_delivery;
 pub mod user_storage;

@@ -10,10 +10,9 @@ mod exit_status;
 mod identity;
 mod logging;
 mod privileges;
-mod rejection;
 mod run_deliver;
 mod run_lmtp;
-mod run_sieve;
+mod run_sieve_tools;
 
 use std::process::ExitCode;
 
@@ -23,7 +22,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().cloned().unwrap_or_else(|| "letterbox".into());
     match std::panic::catch_unwind(|| dispatch(&argv0, &args[1.min(args.len())..])) {
-        Ok(status) => status.into(),
+        Ok(code) => code,
         Err(_) => {
             eprintln!(
                 "lda: Panic: internal error; the message was not delivered and will be retried"
@@ -34,21 +33,25 @@ fn main() -> ExitCode {
 }
 
 /// Pick the tool by program name, then by subcommand.
-fn dispatch(argv0: &str, args: &[String]) -> ExitStatus {
+fn dispatch(argv0: &str, args: &[String]) -> ExitCode {
     let name = std::path::Path::new(argv0).file_name().and_then(|n| n.to_str()).unwrap_or("");
     if matches!(name, "deliver" | "dovecot-lda") {
-        return run_deliver::run(argv0, args);
+        return run_deliver::run(argv0, args).into();
     }
     match args.first().map(String::as_str) {
-        Some("deliver" | "dovecot-lda") => run_deliver::run(argv0, &args[1..]),
-        Some("lmtp") => run_lmtp::run(&args[1..]),
+        Some("deliver" | "dovecot-lda") => run_deliver::run(argv0, &args[1..]).into(),
+        Some("lmtp") => run_lmtp::run(&args[1..]).into(),
+        Some("sievec") => run_sieve_tools::run_sievec(&args[1..]),
+        Some("sieve-test") => run_sieve_tools::run_sieve_test(&args[1..]),
         Some("--version" | "-V") => {
             println!("letterbox {}", env!("CARGO_PKG_VERSION"));
-            ExitStatus::Ok
+            ExitStatus::Ok.into()
         }
         _ => {
-            eprintln!("Usage: letterbox deliver [dovecot-lda options]\n       letterbox --version");
-            ExitStatus::Usage
+            eprintln!(
+                "Usage: letterbox deliver [dovecot-lda options]\n       letterbox lmtp [--listen ADDR]...\n       letterbox sievec SCRIPT...\n       letterbox sieve-test SCRIPT MESSAGE\n       letterbox --version"
+            );
+            ExitStatus::Usage.into()
         }
     }
 }

@@ -13,8 +13,8 @@ use std::time::Instant;
 use delivery::address::{MailAddress, PathError, parse_path};
 use delivery::log_line::{MessageFacts, first_header};
 use delivery::save::QuotaContext;
-use delivery::user_storage::{UserIdentity, default_location, open_mail_user};
-use delivery::{Classify, DeliveryLog, DeliveryRequest, FailureClass, IncomingMessage};
+use delivery::user_storage::{UserIdentity, open_mail_user};
+use delivery::{DeliveryLog, DeliveryRequest, FailureClass, IncomingMessage};
 use dovecot_config::{Config, LoadOptions};
 use mail_storage::MailUser;
 
@@ -23,31 +23,12 @@ use crate::exit_status::{ExitStatus, exit_status};
 use crate::identity::{FoundUser, invoking_user, lookup_user};
 use crate::logging::{Level, LogSettings, Logger};
 use crate::privileges::{ValidIds, check_ids, check_setuid_root, switch_to_user};
-use crate::rejection::send_quota_rejection;
-use crate::run_sieve::{SieveEnvelope, sieve_sender, try_sieve};
+use delivery::recipient::{
+    Recipient, SieveEnvelope, deliver_to_recipient, open_quota, sieve_sender,
+};
 
-/// A failure that ends the delivery.
-#[derive(Debug)]
-pub struct Fatal {
-    /// What kind of failure (decides the exit status).
-    pub class: FailureClass,
-    /// Log text (may name files, users, settings).
-    pub message: String,
-    /// Text for stderr with `-e` (rejections: the reason), when it differs from `message`.
-    pub public: Option<String>,
-}
-
-impl Fatal {
-    /// A failure of the given class.
-    pub fn new(class: FailureClass, message: String) -> Fatal {
-        Fatal { class, message, public: None }
-    }
-
-    /// A temporary failure.
-    pub fn temp(message: impl Into<String>) -> Fatal {
-        Fatal::new(FailureClass::Temporary, message.into())
-    }
-}
+/// A failure that ends the delivery: the delivery core's classified failure.
+pub use delivery::recipient::Failure as Fatal;
 
 /// Run `deliver` with the arguments after the command name.
 pub fn run(argv0: &str, args: &[String]) -> ExitStatus {
@@ -157,18 +138,6 @@ struct Ctx<'a> {
     quota: Option<&'a QuotaContext>,
 }
 
-/// The quota plugin, when `mail_plugins` names `quota` and a root is configured.
-fn open_quota(config: &Config, identity: &UserIdentity) -> Result<Option<QuotaContext>, Fatal> {
-    if !config.settings().mail.mail_plugins.iter().any(|p| p == "quota") {
-        return Ok(None);
-    }
-    let location = default_location(config, identity)
-        .map_err(|e| Fatal::temp(format!("Namespace initialization failed: {e}")))?;
-    let quota = quota::Quota::from_plugin_settings(config.plugin(), location.inbox_dir())
-        .map_err(|e| Fatal::temp(format!("Failed to initialize quota: {e}")))?;
-    let base_dir = PathBuf::from(&config.settings().log.base_dir);
-    Ok(quota.map(|quota| QuotaContext { quota, base_dir }))
-}
 
 fn load_config(cli: &DeliverArgs) -> Result<Config, Fatal> {
     let path = if cli.no_config {
@@ -442,8 +411,8 @@ fn deliver_message(
     started: Instant,
     logger: &mut Logger,
 ) -> Result<(), Fatal> {
-    let (cli, config, user) = (ctx.cli, ctx.config, ctx.user);
-    let s = &config.settings().lda;
+    let cli = ctx.cli;
+    let s = &ctx.config.settings().lda;
     let request = DeliveryRequest {
         message,
         facts,
@@ -455,49 +424,14 @@ fn deliver_message(
         envelope_sender: Some(facts.from_envelope.as_str()).filter(|e| !e.is_empty()),
         quota: ctx.quota,
     };
-    let mut log = LogAdapter(logger);
-    let handled = try_sieve(
-        config,
-        ctx.identity,
-        user,
-        &request,
-        ctx.envelope,
-        cli.reject_to_stderr,
-        &mut log,
-    )?;
-    if handled {
-        return Ok(());
-    }
-    match delivery::deliver(user, &request, &mut log) {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let class = err.failure_class();
-            let reason = err.public_reason();
-            if class == FailureClass::OverQuota && s.quota_full_tempfail {
-                return Err(Fatal {
-                    class: FailureClass::Temporary,
-                    message: err.to_string(),
-                    public: Some(reason),
-                });
-            }
-            if class == FailureClass::OverQuota && !cli.reject_to_stderr {
-                let line = send_quota_rejection(
-                    config,
-                    ctx.identity,
-                    message,
-                    ctx.envelope.sender.as_deref(),
-                    &ctx.envelope.final_recipient,
-                    &reason,
-                )?;
-                return log.info(&line).map_err(|e| Fatal::temp(e.to_string()));
-            }
-            Err(Fatal {
-                class,
-                message: format!("msgid={}: rejected: {reason}", facts.msgid),
-                public: Some(reason),
-            })
-        }
-    }
+    let rcpt = Recipient {
+        config: ctx.config,
+        identity: ctx.identity,
+        user: ctx.user,
+        envelope: ctx.envelope,
+        reject_to_stderr: cli.reject_to_stderr,
+    };
+    deliver_to_recipient(&rcpt, &request, &mut LogAdapter(logger))
 }
 
 #[cfg(test)]

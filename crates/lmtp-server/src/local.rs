@@ -21,7 +21,8 @@ use std::time::Instant;
 use delivery::address::parse_path;
 use delivery::log_line::{MessageFacts, sanitize};
 use delivery::user_storage::{UserIdentity, open_mail_user};
-use delivery::{Classify, DeliveryLog, DeliveryRequest, IncomingMessage};
+use delivery::recipient::{Recipient, SieveEnvelope, deliver_to_recipient, open_quota};
+use delivery::{DeliveryLog, DeliveryRequest, IncomingMessage};
 use dovecot_config::Config;
 use user_lookup::{UserDatabase, UserRecord};
 
@@ -331,6 +332,13 @@ impl LocalBackend {
         facts.from_envelope = sanitize(&envelope.sender, 80);
         facts.to_envelope = sanitize(rcpt.orcpt.as_deref().unwrap_or(&rcpt.address), 80);
         let lda = &config.settings().lda;
+        let quota = match open_quota(config, &identity) {
+            Ok(quota) => quota,
+            Err(e) => {
+                self.log(LogLevel::Error, &prefix, &e.message);
+                return reply::internal_error_reply(&rcpt.address);
+            }
+        };
         let request = DeliveryRequest {
             message,
             facts: &facts,
@@ -340,22 +348,35 @@ impl LocalBackend {
             log_format: &lda.deliver_log_format,
             started,
             envelope_sender: Some(envelope.sender.as_str()).filter(|s| !s.is_empty()),
-            quota: None,
+            quota: quota.as_ref(),
+        };
+        let sieve_envelope = SieveEnvelope {
+            sender: Some(envelope.sender.clone()).filter(|s| !s.is_empty()),
+            final_recipient: facts.to_envelope.clone(),
+            original_recipient: facts.to_envelope.clone(),
+        };
+        // LMTP answers rejections per recipient (552) instead of mailing them, so the
+        // `-e` behaviour is the right one here; the MTA then bounces.
+        let target = Recipient {
+            config,
+            identity: &identity,
+            user: &user,
+            envelope: &sieve_envelope,
+            reject_to_stderr: true,
         };
         let mut log = LogAdapter { log: self.log.as_ref(), prefix: &prefix };
-        match delivery::deliver(&user, &request, &mut log) {
-            Ok(_) => {
+        match deliver_to_recipient(&target, &request, &mut log) {
+            Ok(()) => {
                 done.push((state.username.clone(), mailbox));
                 reply::saved_reply(&rcpt.address, &id)
             }
-            Err(err) => {
-                self.log(LogLevel::Error, &prefix, &err.to_string());
-                let class = err.failure_class();
-                let public = err.public_reason();
+            Err(failure) => {
+                self.log(LogLevel::Error, &prefix, &failure.message);
+                let public = failure.public.clone().unwrap_or_default();
                 reply::failure_reply(
                     &rcpt.address,
                     &state.username,
-                    class,
+                    failure.class,
                     &public,
                     lda.quota_full_tempfail,
                 )

@@ -158,9 +158,10 @@ impl MimeTree {
         part + 1..self.parts.get(part).map_or(part + 1, |p| p.end)
     }
 
-    /// Decoded content of a part as text (transfer encoding and charset undone).
-    pub fn text(&self, raw: &[u8], part: usize) -> String {
-        let Some(p) = self.parts.get(part) else { return String::new() };
+    /// Decoded content of a part as text (transfer encoding and charset undone); `None` when
+    /// the transfer encoding is unknown (Pigeonhole skips such parts).
+    pub fn text(&self, raw: &[u8], part: usize) -> Option<String> {
+        let p = self.parts.get(part)?;
         let bytes = &raw[p.body.clone()];
         let cte = p
             .headers
@@ -176,12 +177,13 @@ impl MimeTree {
             Some("quoted-printable") => {
                 quoted_printable_decode(bytes).unwrap_or_else(|| bytes.to_vec())
             }
-            _ => bytes.to_vec(),
+            None | Some("7bit" | "8bit" | "binary") => bytes.to_vec(),
+            Some(_) => return None,
         };
-        match p.content_type.param("charset").and_then(|c| charset_decoder(c.as_bytes())) {
+        Some(match p.content_type.param("charset").and_then(|c| charset_decoder(c.as_bytes())) {
             Some(dec) => dec(&decoded),
             None => String::from_utf8_lossy(&decoded).into_owned(),
-        }
+        })
     }
 }
 
@@ -234,19 +236,31 @@ fn type_matches(types: &[String], ct: &ContentType) -> bool {
     })
 }
 
-/// Texts for the `body` test: decoded contents of the leaf parts whose type matches `types`
-/// (`"text"` = any `text/*`, `"text/plain"` exactly, `""` every part). HTML is converted to
-/// plain text when only the generic `"text"` type was asked for (`:text` transform).
-pub(crate) fn text_parts(raw: &[u8], tree: &MimeTree, types: &[String]) -> Vec<String> {
-    let only_generic = types.iter().all(|t| t.eq_ignore_ascii_case("text"));
+/// Texts for the `body` test: decoded contents of the parts whose type matches `types`
+/// (`"text"` = any `text/*`, `"text/plain"` exactly, `""` every part). Multipart containers
+/// contribute an empty value (their preamble/epilogue is not kept). With `convert_html`
+/// (the `:text` transform) HTML parts are converted to plain text.
+pub(crate) fn text_parts(
+    raw: &[u8],
+    tree: &MimeTree,
+    types: &[String],
+    convert_html: bool,
+) -> Vec<String> {
     let mut out = Vec::new();
     for (i, p) in tree.parts.iter().enumerate() {
-        let container = p.end > i + 1;
-        if container || !type_matches(types, &p.content_type) {
+        if !type_matches(types, &p.content_type) {
             continue;
         }
-        let text = tree.text(raw, i);
-        if only_generic && p.content_type.sub == "html" {
+        if p.content_type.main == "multipart" {
+            out.push(String::new());
+            continue;
+        }
+        if p.end > i + 1 {
+            continue; // message/rfc822 container: its parts are listed themselves
+        }
+        let Some(text) = tree.text(raw, i) else { continue };
+        let markup = p.content_type.sub == "html" || p.content_type.sub == "xhtml+xml";
+        if convert_html && markup {
             out.push(mail_parser::decoders::html::html_to_text(&text));
         } else {
             out.push(text);
@@ -276,17 +290,20 @@ mod tests {
         assert_eq!(t.descendants(0), 1..5);
         assert_eq!(t.descendants(3), 4..5);
         assert_eq!(t.parts[4].parent, Some(3));
-        assert_eq!(t.text(MSG, 1), "hello plain");
-        assert_eq!(t.text(MSG, 4), "hi");
+        assert_eq!(t.text(MSG, 1).as_deref(), Some("hello plain"));
+        assert_eq!(t.text(MSG, 4).as_deref(), Some("hi"));
     }
 
     #[test]
     fn selects_parts_by_type() {
         let tree = MimeTree::parse(MSG);
-        let t = text_parts(MSG, &tree, &["text".into()]);
+        let t = text_parts(MSG, &tree, &["text".into()], false);
         assert_eq!(t.len(), 3);
+        assert!(t[1].contains("<b>"));
+        let t = text_parts(MSG, &tree, &["text/plain".into(), "text/html".into()], true);
         assert!(t[1].contains("hello") && !t[1].contains("<b>"));
-        let h = text_parts(MSG, &tree, &["text/html".into()]);
+        assert_eq!(text_parts(MSG, &tree, &["multipart".into()], false), vec![String::new()]);
+        let h = text_parts(MSG, &tree, &["text/html".into()], false);
         assert_eq!(h, vec!["<p>hello <b>html</b></p>".to_owned()]);
     }
 

@@ -188,3 +188,16 @@ fn strings_use_crlf_line_ends() {
                set \"b\" \"x\ny\";\nif string :is \"${a}${b}\" \"ab\r\n.c\r\nx\r\ny\" { fileinto \"ok\"; }";
     assert_eq!(run(src).actions, vec![fileinto("ok")]);
 }
+
+#[test]
+fn merged_duplicates_keep_the_first_copy_flag() {
+    // Checked with sieve-test: the second (plain) fileinto is merged and does not cancel the
+    // implicit keep that the first :copy one preserved.
+    let r = run("require [\"fileinto\", \"copy\"]; fileinto :copy \"A\"; fileinto \"A\";");
+    assert!(r.implicit_keep);
+    let r = run("require \"copy\"; redirect :copy \"a@example.com\"; redirect \"a@example.com\";");
+    assert_eq!(r.actions, vec![Action::Redirect { address: "a@example.com".into(), copy: true }]);
+    assert!(r.implicit_keep);
+    let r = run("require [\"fileinto\", \"copy\"]; fileinto \"A\"; fileinto :copy \"A\";");
+    assert!(!r.implicit_keep);
+}

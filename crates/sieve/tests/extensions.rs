@@ -95,7 +95,9 @@ fn body_transforms() {
     let host = &mut TestHost::default();
     let yes = [
         "body :contains \"plain words\"",
-        "body :text :contains \"html words\"",
+        "body :text :contains \"words\"",
+        "not body :text :contains \"<i>\"",
+        "body :content \"text\" :contains \"<i>words</i>\"",
         "body :content \"text/html\" :contains \"<i>\"",
         "body :raw :contains \"--x--\"",
         "not body :content \"text/plain\" :contains \"html\"",

@@ -107,3 +107,11 @@ fn body_sees_nested_text() {
     let src = "require \"body\"; if body :text :contains \"inner body\" { discard; }";
     assert_eq!(run(src), vec![Action::Discard]);
 }
+
+#[test]
+fn body_leaves_match_values_alone() {
+    let src = "require [\"body\", \"variables\", \"fileinto\"];\n\
+               if header :matches \"subject\" \"*\" { }\n\
+               if body :raw :matches \"*Hello*\" { fileinto \"${1}\"; }";
+    assert_eq!(run(src), vec![fileinto("parts")]);
+}

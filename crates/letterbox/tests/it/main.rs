@@ -11,4 +11,5 @@ mod mbox;
 mod quota;
 mod robustness;
 mod sieve_delivery;
+mod sieve_tools;
 mod support;

@@ -7,7 +7,7 @@ use crate::result::{Action, NotifyAction, ReportAction, VacationAction};
 
 use super::{Machine, RuntimeError};
 
-/// Header fields editheader may never touch.
+/// Header fields editheader may never delete (adding them is allowed, as in Pigeonhole).
 const PROTECTED_HEADERS: &[&str] = &["received", "auto-submitted"];
 
 impl Machine<'_> {
@@ -115,9 +115,6 @@ impl Machine<'_> {
         let name = self.eval(name);
         let value = self.eval(value);
         self.editable_name(&name)?;
-        if PROTECTED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            return Ok(());
-        }
         let field = HeaderField { name, value: format!(" {}", fold_value(&value)).into_bytes() };
         if self.headers.is_none() {
             self.headers = Some(self.message().headers.clone());

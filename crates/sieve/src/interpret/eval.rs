@@ -80,7 +80,11 @@ impl Machine<'_> {
             }
             Test::Body { transform, keys, spec } => {
                 let values = self.body_values(transform)?;
-                self.match_keys(values, keys, spec)
+                // Pigeonhole's body test leaves the match variables alone.
+                let saved = std::mem::take(&mut self.match_values);
+                let matched = self.match_keys(values, keys, spec);
+                self.match_values = saved;
+                matched
             }
             Test::MailboxExists(names) => {
                 for n in self.eval_list(names) {
@@ -189,12 +193,12 @@ impl Machine<'_> {
         let mut out = Vec::new();
         for n in names {
             let value = match n.to_ascii_lowercase().as_str() {
-                "from" => Some(self.envelope.from.clone().unwrap_or_default()),
-                "to" => Some(self.envelope.to.clone()),
+                "from" => Some(self.envelope().from.clone().unwrap_or_default()),
+                "to" => Some(self.envelope().to.clone()),
                 "orig_to" => {
-                    Some(self.envelope.orig_to.clone().unwrap_or_else(|| self.envelope.to.clone()))
+                    Some(self.envelope().orig_to.clone().unwrap_or_else(|| self.envelope().to.clone()))
                 }
-                "auth" => self.envelope.auth.clone(),
+                "auth" => self.envelope().auth.clone(),
                 _ => None,
             };
             let Some(value) = value else { continue };
@@ -214,16 +218,20 @@ impl Machine<'_> {
 
     fn body_values(&mut self, transform: &BodyTransform) -> Result<Vec<String>, RuntimeError> {
         self.charge(self.message().size() / 1024)?;
-        let types = match transform {
+        let (types, convert) = match transform {
             BodyTransform::Raw => {
                 return Ok(vec![String::from_utf8_lossy(self.message().body()).into_owned()]);
             }
-            BodyTransform::Text => vec![String::from("text")],
-            BodyTransform::Content(types) => self.eval_list(types),
+            // Pigeonhole's :text: text/plain parts, and text/html converted to text.
+            BodyTransform::Text => {
+                let types = ["text/plain", "text/html", "application/xhtml+xml"];
+                (types.iter().map(|t| (*t).to_owned()).collect(), true)
+            }
+            BodyTransform::Content(types) => (self.eval_list(types), false),
         };
         let tree = self.mime_tree();
         self.charge(tree.parts.len() as u64)?;
-        Ok(crate::mime::text_parts(self.message().raw(), &tree, &types))
+        Ok(crate::mime::text_parts(self.message().raw(), &tree, &types, convert))
     }
 
     /// Matches `values` against `keys`; sets match variables on a `:matches`/`:regex` hit.

@@ -79,6 +79,8 @@ pub struct Machine<'a> {
     pub(crate) current_part: Option<usize>,
     /// Replacement message set by a host command (testsuite `test_set "message"`).
     message_override: Option<Box<MessageView>>,
+    /// Replacement envelope set by a host command (testsuite `test_set "envelope.*"`).
+    envelope_override: Option<Box<Envelope>>,
 }
 
 /// Runs `script` against `message`/`envelope`.
@@ -115,6 +117,7 @@ pub fn run(
         mime: None,
         current_part: None,
         message_override: None,
+        envelope_override: None,
     };
     m.exec_block(&script.main.ops)?;
     let edited = m.headers.take();
@@ -173,6 +176,16 @@ impl Machine<'_> {
     pub fn run_block(&mut self, block: &[Op]) -> Result<bool, RuntimeError> {
         let flow = self.exec_block(block)?;
         Ok(matches!(flow, Flow::Stop | Flow::Return))
+    }
+
+    /// The envelope (a host command may have replaced it).
+    pub fn envelope(&self) -> &Envelope {
+        self.envelope_override.as_deref().unwrap_or(self.envelope)
+    }
+
+    /// Replaces the envelope for the rest of the run (testsuite `test_set "envelope.*"`).
+    pub fn set_envelope(&mut self, envelope: Envelope) {
+        self.envelope_override = Some(Box::new(envelope));
     }
 
     /// The actions collected so far.
@@ -318,7 +331,11 @@ impl Machine<'_> {
             Some(p) => {
                 let tree = self.mime_tree();
                 let is_text = tree.parts.get(p).is_some_and(|x| x.content_type.main == "text");
-                if is_text { tree.text(self.message().raw(), p) } else { String::new() }
+                if is_text {
+                    tree.text(self.message().raw(), p).unwrap_or_default()
+                } else {
+                    String::new()
+                }
             }
             None => String::new(),
         };

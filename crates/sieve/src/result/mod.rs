@@ -262,12 +262,14 @@ impl ResultBuilder {
             let merged = match (&self.result.actions[i], new) {
                 (
                     Action::FileInto { create: c1, copy: p1, .. },
-                    Action::FileInto { mailbox, flags, create, copy, special_use },
+                    Action::FileInto { mailbox, flags, create, special_use, .. },
                 ) => Action::FileInto {
                     mailbox: mailbox.clone(),
                     flags: flags.clone(),
                     create: *c1 || *create,
-                    copy: *p1 && *copy,
+                    // Pigeonhole keeps the first action's :copy (and a merged duplicate
+                    // does not cancel the implicit keep).
+                    copy: *p1,
                     special_use: special_use.clone(),
                 },
                 (_, Action::Keep { flags })
@@ -280,17 +282,12 @@ impl ResultBuilder {
             return true;
         }
         match new {
-            Action::Redirect { address, copy } => {
-                for a in &mut self.result.actions {
-                    if let Action::Redirect { address: old, copy: oc } = a
-                        && old.eq_ignore_ascii_case(address)
-                    {
-                        *oc = *oc && *copy;
-                        return true;
-                    }
-                }
-                false
-            }
+            // The first redirect's :copy stays, as for fileinto.
+            Action::Redirect { address, .. } => self
+                .result
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Redirect { address: old, .. } if old.eq_ignore_ascii_case(address))),
             Action::Discard => self.result.actions.contains(&Action::Discard),
             _ => false,
         }
@@ -342,8 +339,8 @@ mod tests {
         let r = b.finish(vec![]);
         assert_eq!(r.actions.len(), 2);
         assert_eq!(r.actions[0], Action::Keep { flags: vec!["\\seen".into()] });
-        assert_eq!(r.actions[1], fileinto("A", false));
-        assert!(!r.implicit_keep);
+        assert_eq!(r.actions[1], fileinto("A", true), "the first :copy stays");
+        assert!(!r.implicit_keep, "the keep cancels it");
     }
 
     #[test]

@@ -1,12 +1,10 @@
 //! The rejection mail for an over-quota message (bounces.md): a delivery-status report sent
 //! with a null sender through `sendmail_path`, as dovecot-lda's `mail_send_rejection()` does.
-//! Sieve's reject MDN is sent by the delivery core; this is the LDA's own quota path.
+//! Sieve's reject MDN is sent by the Sieve executor; this is the LDA's own quota path.
 
 use std::time::Duration;
 
 use chrono::Local;
-use delivery::IncomingMessage;
-use delivery::user_storage::UserIdentity;
 use dovecot_config::Config;
 use outgoing_mail::message_id::{
     MessageIdTime, lda_message_id, rejection_boundary, system_hostname,
@@ -15,7 +13,9 @@ use outgoing_mail::rejection::{self, RejectionDecision};
 use outgoing_mail::report::RejectionMail;
 use outgoing_mail::sendmail::Sendmail;
 
-use crate::run_deliver::Fatal;
+use super::Failure;
+use crate::message::IncomingMessage;
+use crate::user_storage::UserIdentity;
 
 /// How long sendmail may take.
 const SENDMAIL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -29,13 +29,13 @@ pub fn send_quota_rejection(
     envelope_sender: Option<&str>,
     final_recipient: &str,
     reason: &str,
-) -> Result<String, Fatal> {
-    let bytes = message.bytes().map_err(|e| Fatal::temp(e.to_string()))?;
+) -> Result<String, Failure> {
+    let bytes = message.bytes().map_err(|e| Failure::temp(e.to_string()))?;
     let lda = &config.settings().lda;
     let postmaster = identity.expand(&lda.postmaster_address);
     let decision =
         rejection::decide(&bytes, envelope_sender, &postmaster, reason).map_err(|e| {
-            Fatal::temp(rejection::log_invalid_postmaster(&rejection::log_msgid(&bytes), &e))
+            Failure::temp(rejection::log_invalid_postmaster(&rejection::log_msgid(&bytes), &e))
         })?;
     let (return_address, postmaster) = match decision {
         RejectionDecision::Send { return_address, postmaster } => (return_address, postmaster),
@@ -64,9 +64,9 @@ pub fn send_quota_rejection(
         Vec::new(),
         SENDMAIL_TIMEOUT,
     )
-    .map_err(|e| Fatal::temp(e.to_string()))?;
+    .map_err(|e| Failure::temp(e.to_string()))?;
     sendmail.send(None, std::slice::from_ref(&return_address), &built.message).map_err(|e| {
-        Fatal::temp(rejection::log_temporarily_failed(
+        Failure::temp(rejection::log_temporarily_failed(
             &rejection::log_msgid(&bytes),
             &e.to_string(),
         ))

@@ -1,16 +1,11 @@
-//! The Sieve part of `deliver`: find the user's scripts, set up sending, run them through the
-//! delivery core, and tell the caller whether the message was handled.
+//! The Sieve part of a recipient's delivery: find the user's scripts, set up sending, run them,
+//! and tell the caller whether the message was handled.
 //!
 //! Sieve runs only when `mail_plugins` names `sieve` (as with Dovecot, usually in
 //! `protocol lda { mail_plugins = $mail_plugins sieve }`).
 
 use std::time::Duration;
 
-use delivery::address::parse_path;
-use delivery::log_line::first_header;
-use delivery::sieve_delivery::{MailOutgoing, SieveRequest};
-use delivery::user_storage::UserIdentity;
-use delivery::{DeliveryLog, DeliveryRequest, FailureClass, IncomingMessage};
 use dovecot_config::Config;
 use duplicate_db::DuplicateDb;
 use mail_storage::MailUser;
@@ -18,23 +13,19 @@ use outgoing_mail::redirect::RedirectEnvelopeFrom;
 use outgoing_mail::sendmail::Sendmail;
 use outgoing_mail::vacation_reply::VacationSettings;
 
-use crate::run_deliver::Fatal;
+use super::{Failure, SieveEnvelope};
+use crate::address::parse_path;
+use crate::deliver::{DeliveryLog, DeliveryRequest};
+use crate::failure::FailureClass;
+use crate::log_line::first_header;
+use crate::message::IncomingMessage;
+use crate::sieve_delivery::{MailOutgoing, SieveRequest};
+use crate::user_storage::UserIdentity;
 
 /// How long a sendmail child may take (Dovecot bounds it too; an MTA must never wait forever).
 const SENDMAIL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The duplicate database file in the user's home.
 pub const DUPLICATE_DB_NAME: &str = ".letterbox.dupes";
-
-/// The envelope as Sieve sees it.
-#[derive(Debug)]
-pub struct SieveEnvelope {
-    /// `-f`, else the From_ line, else `Return-Path:`; `None` = null sender.
-    pub sender: Option<String>,
-    /// `-r`, else the original recipient.
-    pub final_recipient: String,
-    /// The original recipient.
-    pub original_recipient: String,
-}
 
 /// Resolve Sieve's sender (sieve-behaviour.md §1).
 pub fn sieve_sender(explicit: Option<Option<String>>, message: &IncomingMessage) -> Option<String> {
@@ -60,7 +51,7 @@ pub fn try_sieve(
     envelope: &SieveEnvelope,
     reject_to_stderr: bool,
     log: &mut dyn DeliveryLog,
-) -> Result<bool, Fatal> {
+) -> Result<bool, Failure> {
     if !config.settings().mail.mail_plugins.iter().any(|p| p == "sieve") {
         return Ok(false);
     }
@@ -91,10 +82,10 @@ pub fn try_sieve(
         outgoing: &mut outgoing,
         reject_to_stderr,
     };
-    let outcome = delivery::sieve_delivery::deliver_with_sieve(user, request, &mut sreq, log)
-        .map_err(|e| Fatal::temp(e.to_string()))?;
+    let outcome = crate::sieve_delivery::deliver_with_sieve(user, request, &mut sreq, log)
+        .map_err(|e| Failure::temp(e.to_string()))?;
     if let Some(reason) = outcome.rejected.clone().filter(|_| reject_to_stderr) {
-        return Err(Fatal {
+        return Err(Failure {
             class: FailureClass::Rejected,
             message: format!("msgid={}: rejected: {reason}", request.facts.msgid),
             public: Some(reason),
@@ -108,7 +99,7 @@ fn outgoing_for<'a>(
     identity: &UserIdentity,
     envelope: &SieveEnvelope,
     dupes: Option<&'a DuplicateDb>,
-) -> Result<MailOutgoing<'a>, Fatal> {
+) -> Result<MailOutgoing<'a>, Failure> {
     let lda = &config.settings().lda;
     let plugin = config.plugin();
     let flag = |key: &str| plugin.get(key).is_some_and(|v| v == "yes");
@@ -119,7 +110,7 @@ fn outgoing_for<'a>(
         Vec::new(),
         SENDMAIL_TIMEOUT,
     )
-    .map_err(|e| Fatal::temp(e.to_string()))?;
+    .map_err(|e| Failure::temp(e.to_string()))?;
     let mut out = MailOutgoing::new(sendmail, envelope.final_recipient.clone());
     out.dupes = dupes;
     out.sender = envelope.sender.clone();
@@ -140,7 +131,7 @@ fn outgoing_for<'a>(
     };
     if let Some(value) = plugin.get("sieve_redirect_envelope_from") {
         out.redirect_from =
-            RedirectEnvelopeFrom::parse(value).map_err(|e| Fatal::temp(e.to_string()))?;
+            RedirectEnvelopeFrom::parse(value).map_err(|e| Failure::temp(e.to_string()))?;
     }
     Ok(out)
 }
