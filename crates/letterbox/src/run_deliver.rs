@@ -138,7 +138,6 @@ struct Ctx<'a> {
     quota: Option<&'a QuotaContext>,
 }
 
-
 fn load_config(cli: &DeliverArgs) -> Result<Config, Fatal> {
     let path = if cli.no_config {
         None

@@ -30,7 +30,8 @@ fn parse(args: &[String], with_values: &str) -> Result<ToolArgs, String> {
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
-        let letter = arg.strip_prefix('-').and_then(|r| r.chars().next()).filter(|_| arg.len() == 2);
+        let letter =
+            arg.strip_prefix('-').and_then(|r| r.chars().next()).filter(|_| arg.len() == 2);
         match letter {
             Some(l) if with_values.contains(l) => {
                 i += 1;
@@ -81,12 +82,17 @@ fn compile_file(path: &str, extensions: Option<&str>) -> Result<Compiled, String
         includes: Some(Arc::new(DirIncludes(dir))),
         ..CompileOptions::default()
     };
-    let name = Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name =
+        Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let name = name.strip_suffix(".sieve").unwrap_or(&name).to_string();
     sieve::compile(&String::from_utf8_lossy(&source), &name, &opts).map_err(|diags| {
         let mut text = String::new();
         for d in diags.errors.iter().chain(diags.warnings.iter()) {
-            text.push_str(&format!("{path}:{}: {}\n", d.line, d.to_string().split_once(": ").map_or("", |(_, r)| r)));
+            text.push_str(&format!(
+                "{path}:{}: {}\n",
+                d.line,
+                d.to_string().split_once(": ").map_or("", |(_, r)| r)
+            ));
         }
         text.push_str(&format!("{name}: error: validation failed.\n"));
         text
@@ -112,7 +118,11 @@ pub fn run_sievec(args: &[String]) -> std::process::ExitCode {
         match compile_file(path, parsed.extensions.as_deref()) {
             Ok(compiled) => {
                 for w in &compiled.warnings {
-                    eprintln!("{path}:{}: {}", w.line, w.to_string().split_once(": ").map_or("", |(_, r)| r));
+                    eprintln!(
+                        "{path}:{}: {}",
+                        w.line,
+                        w.to_string().split_once(": ").map_or("", |(_, r)| r)
+                    );
                 }
             }
             Err(text) => {
@@ -174,7 +184,9 @@ pub fn run_sieve_test(args: &[String]) -> std::process::ExitCode {
     let parsed = match parse(args, "xframs") {
         Ok(p) if p.positional.len() == 2 => p,
         _ => {
-            eprintln!("Usage: letterbox sieve-test [-f <from>] [-r <rcpt>] [-a <orig-rcpt>] [-m <mailbox>] [-x <extensions>] [-s <script>]... <script> <message>");
+            eprintln!(
+                "Usage: letterbox sieve-test [-f <from>] [-r <rcpt>] [-a <orig-rcpt>] [-m <mailbox>] [-x <extensions>] [-s <script>]... <script> <message>"
+            );
             return ExitStatus::Usage.into();
         }
     };
@@ -187,8 +199,10 @@ pub fn run_sieve_test(args: &[String]) -> std::process::ExitCode {
     };
     let view = MessageView::parse(&raw);
     let envelope = default_envelope(&view, &parsed);
-    let mut env = ToolHost { default_mailbox: parsed.mailbox.clone().unwrap_or_else(|| "INBOX".into()) };
-    let scripts: Vec<&String> = parsed.before.iter().chain(std::iter::once(&parsed.positional[0])).collect();
+    let mut env =
+        ToolHost { default_mailbox: parsed.mailbox.clone().unwrap_or_else(|| "INBOX".into()) };
+    let scripts: Vec<&String> =
+        parsed.before.iter().chain(std::iter::once(&parsed.positional[0])).collect();
     for script in &scripts {
         let compiled = match compile_file(script, parsed.extensions.as_deref()) {
             Ok(c) => c,
@@ -205,7 +219,9 @@ pub fn run_sieve_test(args: &[String]) -> std::process::ExitCode {
             Ok(result) => print!("{}", sieve::dry_run_report(&result)),
             Err(e) => {
                 eprintln!("{}: line {}: error: {}.", compiled.script.name, e.line, e.message);
-                eprintln!("sieve-test: Info: final result: failed; resolved with successful implicit keep");
+                eprintln!(
+                    "sieve-test: Info: final result: failed; resolved with successful implicit keep"
+                );
                 return std::process::ExitCode::from(1);
             }
         }

@@ -20,8 +20,8 @@ use std::time::Instant;
 
 use delivery::address::parse_path;
 use delivery::log_line::{MessageFacts, sanitize};
-use delivery::user_storage::{UserIdentity, open_mail_user};
 use delivery::recipient::{Recipient, SieveEnvelope, deliver_to_recipient, open_quota};
+use delivery::user_storage::{UserIdentity, open_mail_user};
 use delivery::{DeliveryLog, DeliveryRequest, IncomingMessage};
 use dovecot_config::Config;
 use user_lookup::{UserDatabase, UserRecord};

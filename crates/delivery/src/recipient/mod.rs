@@ -69,7 +69,10 @@ pub struct Recipient<'a> {
 }
 
 /// The quota plugin, when `mail_plugins` names `quota` and a root is configured.
-pub fn open_quota(config: &Config, identity: &UserIdentity) -> Result<Option<QuotaContext>, Failure> {
+pub fn open_quota(
+    config: &Config,
+    identity: &UserIdentity,
+) -> Result<Option<QuotaContext>, Failure> {
     if !config.settings().mail.mail_plugins.iter().any(|p| p == "quota") {
         return Ok(None);
     }
@@ -108,7 +111,11 @@ pub fn deliver_to_recipient(
     let class = err.failure_class();
     let reason = err.public_reason();
     if class == FailureClass::OverQuota && rcpt.config.settings().lda.quota_full_tempfail {
-        return Err(Failure { class: FailureClass::Temporary, message: err.to_string(), public: Some(reason) });
+        return Err(Failure {
+            class: FailureClass::Temporary,
+            message: err.to_string(),
+            public: Some(reason),
+        });
     }
     if class == FailureClass::OverQuota && !rcpt.reject_to_stderr {
         let line = send_quota_rejection(

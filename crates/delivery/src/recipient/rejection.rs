@@ -2,8 +2,6 @@
 //! with a null sender through `sendmail_path`, as dovecot-lda's `mail_send_rejection()` does.
 //! Sieve's reject MDN is sent by the Sieve executor; this is the LDA's own quota path.
 
-use std::time::Duration;
-
 use chrono::Local;
 use dovecot_config::Config;
 use outgoing_mail::message_id::{
@@ -16,9 +14,6 @@ use outgoing_mail::sendmail::Sendmail;
 use super::Failure;
 use crate::message::IncomingMessage;
 use crate::user_storage::UserIdentity;
-
-/// How long sendmail may take.
-const SENDMAIL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Send (or deliberately not send) the quota rejection. `Ok(line)` is the log line to write;
 /// an error is a temporary failure (exit 75), as in Dovecot.
@@ -62,7 +57,7 @@ pub fn send_quota_rejection(
         &lda.sendmail_path,
         &lda.submission_host,
         Vec::new(),
-        SENDMAIL_TIMEOUT,
+        lda.submission_timeout,
     )
     .map_err(|e| Failure::temp(e.to_string()))?;
     sendmail.send(None, std::slice::from_ref(&return_address), &built.message).map_err(|e| {

@@ -4,8 +4,6 @@
 //! Sieve runs only when `mail_plugins` names `sieve` (as with Dovecot, usually in
 //! `protocol lda { mail_plugins = $mail_plugins sieve }`).
 
-use std::time::Duration;
-
 use dovecot_config::Config;
 use duplicate_db::DuplicateDb;
 use mail_storage::MailUser;
@@ -22,8 +20,6 @@ use crate::message::IncomingMessage;
 use crate::sieve_delivery::{MailOutgoing, SieveRequest};
 use crate::user_storage::UserIdentity;
 
-/// How long a sendmail child may take (Dovecot bounds it too; an MTA must never wait forever).
-const SENDMAIL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The duplicate database file in the user's home.
 pub const DUPLICATE_DB_NAME: &str = ".letterbox.dupes";
 
@@ -108,7 +104,7 @@ fn outgoing_for<'a>(
         &lda.sendmail_path,
         &lda.submission_host,
         Vec::new(),
-        SENDMAIL_TIMEOUT,
+        lda.submission_timeout,
     )
     .map_err(|e| Failure::temp(e.to_string()))?;
     let mut out = MailOutgoing::new(sendmail, envelope.final_recipient.clone());

@@ -163,27 +163,30 @@ impl<'a> Executor<'a> {
         Ok(saved)
     }
 
-    /// Commit a sending action; returns true when it leaves the implicit keep in effect
-    /// (a suppressed redirect does, sieve-behaviour.md §7.4).
+    /// Commit a sending action; returns true when the implicit keep must be done after all: a
+    /// suppressed or failed redirect (sieve-behaviour.md §7.4), a reject whose MDN could not be
+    /// sent (observed: the script fails and the message is kept).
     fn send(
         &mut self,
         action: &Action,
         sreq: &mut SieveRequest<'_>,
         log: &mut dyn DeliveryLog,
     ) -> Result<bool, DeliveryError> {
-        let message = self.edited.clone().map_or_else(|| self.view.raw().to_vec(), |b| b);
+        let message = self.view.raw().to_vec();
+        // (outcome, keep when skipped, keep when failed)
         let outcome = match action {
-            Action::Redirect { address, copy } => {
-                let out = sreq.outgoing.redirect(&message, address);
-                (out, !copy)
+            Action::Redirect { address, .. } => {
+                (sreq.outgoing.redirect(&message, address), true, true)
             }
-            Action::Vacation(vacation) => (sreq.outgoing.vacation(vacation, &self.view), false),
+            Action::Vacation(vacation) => {
+                (sreq.outgoing.vacation(vacation, &self.view), false, false)
+            }
             Action::Reject { reason, .. } => {
                 self.outcome.rejected = Some(reason.clone());
                 if sreq.reject_to_stderr {
                     return Ok(false);
                 }
-                (sreq.outgoing.reject(reason, &message), false)
+                (sreq.outgoing.reject(reason, &message), false, true)
             }
             Action::Notify(_) => {
                 self.log(log, "notify action: notification methods are not supported; not sent")?;
@@ -192,26 +195,23 @@ impl<'a> Executor<'a> {
             _ => return Ok(false),
         };
         match outcome {
-            (Ok(SendOutcome::Sent(text)), _) => self.log(log, &text).map(|()| false),
-            (Ok(SendOutcome::Skipped(text)), cancels_keep) => {
-                self.log(log, &text).map(|()| cancels_keep)
-            }
-            (Err(SendFailure { temporary: true, message }), _) => {
+            (Ok(SendOutcome::Sent(text)), _, _) => self.log(log, &text).map(|()| false),
+            (Ok(SendOutcome::Skipped(text)), keep, _) => self.log(log, &text).map(|()| keep),
+            (Err(SendFailure { temporary: true, message }), _, _) => {
                 Err(DeliveryError::Temporary(message))
             }
-            (Err(SendFailure { message, .. }), cancels_keep) => {
+            (Err(SendFailure { message, .. }), _, keep) => {
+                if matches!(action, Action::Reject { .. }) {
+                    self.outcome.rejected = None;
+                }
                 log.error(&format!("sieve: {message}")).map_err(DeliveryError::Log)?;
-                Ok(cancels_keep)
+                Ok(keep)
             }
         }
     }
 
     /// Store into the default mailbox (implicit keep, or failure keep after an error).
-    pub fn implicit_keep(
-        &mut self,
-        _failed: bool,
-        log: &mut dyn DeliveryLog,
-    ) -> Result<(), DeliveryError> {
+    pub fn implicit_keep(&mut self, log: &mut dyn DeliveryLog) -> Result<(), DeliveryError> {
         let target = self.req.default_mailbox;
         if self.stored.iter().any(|m| same_mailbox(m, target)) {
             return Ok(());

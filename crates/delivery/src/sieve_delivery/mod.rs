@@ -109,7 +109,7 @@ pub fn deliver_with_sieve(
     }
     let failed = matches!(end, End::Failed);
     if failed || exec.keep_in_effect {
-        exec.implicit_keep(failed, log)?;
+        exec.implicit_keep(log)?;
     } else if exec.outcome.saved.is_empty() {
         exec.outcome.dropped = true;
     }

@@ -211,17 +211,35 @@ fn in_process_recipients_get_sieve_and_quota() {
     write_file(&bob.join(".dovecot.sieve"), "keep;\n");
     // bob's mailbox is already over its 1K quota.
     let mut cmd = Command::new(letterbox_bin());
-    cmd.args(["deliver", "-c", t.conf.to_str().unwrap(), "-d", "bob", "-e", "-o", "plugin/quota_rule=*:storage=10M"]);
+    cmd.args([
+        "deliver",
+        "-c",
+        t.conf.to_str().unwrap(),
+        "-d",
+        "bob",
+        "-e",
+        "-o",
+        "plugin/quota_rule=*:storage=10M",
+    ]);
     let filler = format!("Subject: filler\n\n{}\n", "y".repeat(1500));
     assert_code(&run_with_stdin(cmd, filler.as_bytes()), 0);
     let args: Vec<String> = if running_as_root() {
-        vec!["-o".into(), format!("mail_uid={}", t.ids.0), "-o".into(), format!("mail_gid={}", t.ids.1)]
+        vec![
+            "-o".into(),
+            format!("mail_uid={}", t.ids.0),
+            "-o".into(),
+            format!("mail_gid={}", t.ids.1),
+        ]
     } else {
         Vec::new()
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let _server = LmtpServer::start(&t.conf, &socket(&t), &args);
-    let result = python_lmtp(&socket(&t), &["alice", "bob"], "Subject: sieve\r\nMessage-ID: <lmtp-sieve@x>\r\n\r\nhello\r\n");
+    let result = python_lmtp(
+        &socket(&t),
+        &["alice", "bob"],
+        "Subject: sieve\r\nMessage-ID: <lmtp-sieve@x>\r\n\r\nhello\r\n",
+    );
     assert_eq!(result, "250 250 | 250 552");
     assert_eq!(t.messages_in(&t.maildir().join(".Filed")).len(), 1, "alice's Sieve script ran");
     assert!(t.inbox().is_empty());

@@ -11,5 +11,6 @@ mod mbox;
 mod quota;
 mod robustness;
 mod sieve_delivery;
+mod sieve_sending;
 mod sieve_tools;
 mod support;

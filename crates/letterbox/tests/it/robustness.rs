@@ -101,7 +101,15 @@ fn deliver_concurrently(t: &TestHome, n: usize, size: usize) -> Vec<Vec<u8>> {
         .cloned()
         .map(|msg| {
             let mut cmd = Command::new(letterbox_bin());
-            cmd.args(["deliver", "-c", t.conf.to_str().unwrap(), "-d", "alice", "-f", "s@example.com"]);
+            cmd.args([
+                "deliver",
+                "-c",
+                t.conf.to_str().unwrap(),
+                "-d",
+                "alice",
+                "-f",
+                "s@example.com",
+            ]);
             std::thread::spawn(move || run_with_stdin(cmd, &msg))
         })
         .collect();
@@ -121,7 +129,8 @@ fn twenty_concurrent_mbox_deliveries_are_intact_and_not_interleaved() {
         let body = &msg[msg.len() - 20_001..];
         assert!(mbox.windows(body.len()).any(|w| w == body), "message body missing or interleaved");
     }
-    let separators = mbox.split(|&b| b == b'\n').filter(|l| l.starts_with(b"From s@example.com ")).count();
+    let separators =
+        mbox.split(|&b| b == b'\n').filter(|l| l.starts_with(b"From s@example.com ")).count();
     assert_eq!(separators, 20);
 }
 

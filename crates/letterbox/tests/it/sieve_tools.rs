@@ -34,7 +34,14 @@ fn pigeonhole_sieve_test(dir: &Path, script: &Path, message: &Path) -> Option<St
         return None;
     }
     let conf = dir.join("st.conf");
-    write_file(&conf, &format!("mail_location = maildir:{}/Maildir\npostmaster_address = postmaster@example.com\nhostname = mx.example.com\nlog_path = {}/st.log\n", dir.display(), dir.display()));
+    write_file(
+        &conf,
+        &format!(
+            "mail_location = maildir:{}/Maildir\npostmaster_address = postmaster@example.com\nhostname = mx.example.com\nlog_path = {}/st.log\n",
+            dir.display(),
+            dir.display()
+        ),
+    );
     let mut cmd = as_user_command(test_ids(), bin);
     cmd.env_clear().env("HOME", dir).env("USER", "alice").env("PATH", "/usr/bin:/bin");
     cmd.arg("-c").arg(&conf).arg("-f").arg("bob@example.com").arg("-r").arg("alice@example.org");
@@ -46,9 +53,13 @@ fn pigeonhole_sieve_test(dir: &Path, script: &Path, message: &Path) -> Option<St
 #[test]
 fn sieve_test_output_matches_pigeonhole() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o1777))
+        .unwrap();
     let message = dir.path().join("msg.eml");
-    write_file(&message, "From: Bob <bob@example.com>\nTo: alice@example.org\nSubject: Lists report\nMessage-ID: <t1@example.com>\n\nbody\n");
+    write_file(
+        &message,
+        "From: Bob <bob@example.com>\nTo: alice@example.org\nSubject: Lists report\nMessage-ID: <t1@example.com>\n\nbody\n",
+    );
     let scripts = [
         "require [\"fileinto\", \"imap4flags\", \"copy\"];\nif header :contains \"subject\" \"report\" { fileinto :copy :flags \"$label1\" \"Archive\"; }\naddflag \"\\\\Seen\";\n",
         "require \"fileinto\";\nfileinto \"Lists.Foo\";\nredirect \"carol@example.net\";\n",
@@ -60,7 +71,15 @@ fn sieve_test_output_matches_pigeonhole() {
     for (i, text) in scripts.iter().enumerate() {
         let script = dir.path().join(format!("s{i}.sieve"));
         write_file(&script, text);
-        let ours = tool(&["sieve-test", "-f", "bob@example.com", "-r", "alice@example.org", script.to_str().unwrap(), message.to_str().unwrap()]);
+        let ours = tool(&[
+            "sieve-test",
+            "-f",
+            "bob@example.com",
+            "-r",
+            "alice@example.org",
+            script.to_str().unwrap(),
+            message.to_str().unwrap(),
+        ]);
         assert_code(&ours, 0);
         let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
         assert!(ours.contains("Performed actions:"), "{ours}");
