@@ -12,3 +12,5 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test =="
 cargo test --workspace 2>&1 | tee target/test-output.txt
 grep -q "test result: ok" target/test-output.txt || { echo "FATAL: no test ran" >&2; exit 1; }
+echo "== Pigeonhole conformance suite (PIGEONHOLE_TESTS, default ../shared/pigeonhole-tests) =="
+scripts/sieve-conformance.sh

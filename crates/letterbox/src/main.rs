@@ -12,6 +12,7 @@ mod logging;
 mod privileges;
 mod run_deliver;
 mod run_lmtp;
+mod run_sieve_testsuite;
 mod run_sieve_tools;
 
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ fn dispatch(argv0: &str, args: &[String]) -> ExitCode {
         Some("lmtp") => run_lmtp::run(&args[1..]).into(),
         Some("sievec") => run_sieve_tools::run_sievec(&args[1..]),
         Some("sieve-test") => run_sieve_tools::run_sieve_test(&args[1..]),
+        Some("sieve-testsuite") => run_sieve_testsuite::run(&args[1..]),
         Some("--version" | "-V") => {
             println!("letterbox {}", env!("CARGO_PKG_VERSION"));
             ExitStatus::Ok.into()

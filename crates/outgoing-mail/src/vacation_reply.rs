@@ -432,6 +432,13 @@ pub struct VacationReply<'a> {
     pub mime: bool,
 }
 
+/// RFC 2047-encode only text with 8-bit characters: Pigeonhole passes a 7-bit `:subject` or
+/// `:from` through as written, so an already encoded word (`=?utf-8?b?…?=`) stays one
+/// (Pigeonhole's testsuite, vacation/utf-8.svtest).
+fn encode_8bit(text: &str) -> String {
+    if text.is_ascii() { text.to_owned() } else { header_encode(text) }
+}
+
 /// Builds the reply exactly as Pigeonhole 0.5.19 writes it (CRLF line ends, headers folded).
 pub fn build_vacation_reply(r: &VacationReply<'_>) -> Vec<u8> {
     let headers = HeaderBlock::parse(r.original);
@@ -442,9 +449,9 @@ pub fn build_vacation_reply(r: &VacationReply<'_>) -> Vec<u8> {
     out.push_str(&fold_header("Message-ID", r.message_id));
     out.push_str(&fold_header("Date", &rfc5322_date(&r.now)));
     // Observed: `From` (a `:from` with 8-bit text) is RFC 2047 encoded, `To` is not.
-    out.push_str(&fold_header("From", &header_encode(r.from)));
+    out.push_str(&fold_header("From", &encode_8bit(r.from)));
     out.push_str(&fold_header("To", r.to));
-    out.push_str(&fold_header("Subject", &header_encode(r.subject)));
+    out.push_str(&fold_header("Subject", &encode_8bit(r.subject)));
     if let Some(id) = &msgid {
         out.push_str(&fold_header("In-Reply-To", id));
     }

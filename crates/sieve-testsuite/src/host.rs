@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sieve::{
     CompileOptions, Envelope, ExtensionConfig, HostError, IncludeLocation, Limits, MessageView,
-    ScriptEnvironment, Script,
+    Script, ScriptEnvironment,
 };
 
 use crate::store::MailStore;
@@ -72,6 +72,8 @@ pub struct Host {
     pub kept: bool,
     /// Counter for generated Message-IDs.
     pub counter: u32,
+    /// The message under test, as last selected (for the spam/virus status headers).
+    pub message: MessageView,
     /// The testsuite extension, passed to every compilation.
     pub testsuite: Arc<sieve::extensions::testsuite::Testsuite>,
 }
@@ -106,6 +108,7 @@ impl Host {
             executed: 0,
             kept: false,
             counter: 0,
+            message: MessageView::parse(INITIAL_MESSAGE.as_bytes()),
             testsuite,
         };
         host.reload();
@@ -242,12 +245,12 @@ impl ScriptEnvironment for Host {
             "phase" => "post".into(),
             "domain" => "example.com".into(),
             "host" => "localhost".into(),
-            "vnd.dovecot.default-mailbox" => "INBOX".into(),
+            "vnd.dovecot.default-mailbox" | "vnd.dovecot.default_mailbox" => "INBOX".into(),
             "vnd.dovecot.username" => MAIL_USER.into(),
-            "vnd.dovecot.config.sieve_env_display_name" | "vnd.dovecot.display-name" => {
-                return self.setting("sieve_env_display_name");
+            other => {
+                let key = other.strip_prefix("vnd.dovecot.config.")?;
+                return self.setting(&format!("sieve_env_{key}"));
             }
-            _ => return None,
         })
     }
 
@@ -268,6 +271,10 @@ impl ScriptEnvironment for Host {
         annotation: &str,
     ) -> Result<Option<String>, HostError> {
         Ok(self.store.metadata(mailbox, annotation))
+    }
+
+    fn score(&mut self, virus: bool, percent: bool) -> Option<String> {
+        crate::spam::score(&self.settings, &self.message, virus, percent)
     }
 
     fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {

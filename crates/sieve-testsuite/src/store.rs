@@ -46,6 +46,9 @@ pub fn invalid_name(name: &str) -> Option<&'static str> {
     if name.starts_with('.') || name.ends_with('.') || name.contains("..") {
         return Some("Mailbox name is not valid");
     }
+    if name.contains('/') {
+        return Some("Character not allowed in mailbox name: '/'");
+    }
     if name.chars().any(|c| c.is_control()) {
         return Some("Mailbox name contains control characters");
     }

@@ -10,6 +10,19 @@
 //! actions. It deliberately does not read script files, cache compiled scripts, store mail or
 //! send messages. Behaviour, error wording and limits mirror Pigeonhole 0.5.19
 //! (`src/lib-sieve/`), the Sieve plugin of Dovecot 2.3.19; no code was taken from it.
+//!
+//! Typical use: build [`CompileOptions`] from the plugin settings
+//! ([`ExtensionConfig::from_settings`], [`Limits::from_settings`], an [`IncludeResolver`]),
+//! [`compile`] the script (errors come back as [`Diagnostics`] whose `Display` is Pigeonhole's
+//! log format), parse the message once with [`MessageView::parse`], then [`run`] it with a
+//! [`ScriptEnvironment`] and execute the [`SieveResult`]. [`dry_run_report`] prints a result
+//! the way `sieve-test` does.
+//!
+//! Extensions are listed once in [`extensions::ALL_EXTENSIONS`]. Code outside this crate (the
+//! conformance runner's `vnd.dovecot.testsuite`) adds its own [`Extension`]s through
+//! [`CompileOptions::extra_extensions`]; their commands and tests are
+//! [`interpret::custom::CustomCommand`]/[`interpret::custom::CustomTest`] implementations that
+//! receive the running [`Machine`].
 
 pub mod address;
 pub mod diag;
@@ -22,6 +35,7 @@ pub mod message;
 pub mod mime;
 pub mod program;
 pub mod result;
+pub mod scores;
 pub mod syntax;
 pub mod validate;
 
@@ -31,7 +45,7 @@ pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
 pub use extensions::{Extension, ExtensionConfig, Registrar};
 pub use interpret::{
     Envelope, ErrorClass, HostError, Limits, Machine, Now, NullEnvironment, RuntimeError,
-    ScriptEnvironment, run,
+    ScriptEnvironment, run, run_appending,
 };
 pub use message::MessageView;
 pub use program::{IncludeLocation, Script};

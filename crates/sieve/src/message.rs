@@ -48,13 +48,20 @@ pub struct MessageView {
     /// Header fields in order.
     pub headers: Vec<HeaderField>,
     body_start: usize,
+    has_body: bool,
 }
 
 impl MessageView {
     /// Splits `raw` (LF or CRLF line ends) into header fields and body.
     pub fn parse(raw: &[u8]) -> MessageView {
         let (headers, body_start) = split_header_block(raw);
-        MessageView { raw: raw.to_vec(), headers, body_start }
+        let head = &raw[..body_start];
+        // RFC 5173: a header not followed by an empty line means there is no body at all.
+        let has_body = head.ends_with(b"\n\n")
+            || head.ends_with(b"\n\r\n")
+            || head == b"\n"
+            || head == b"\r\n";
+        MessageView { raw: raw.to_vec(), headers, body_start, has_body }
     }
 
     /// The whole message as given.
@@ -65,6 +72,11 @@ impl MessageView {
     /// The body (after the empty line).
     pub fn body(&self) -> &[u8] {
         &self.raw[self.body_start..]
+    }
+
+    /// Whether the header is followed by an empty line (otherwise `body` tests see nothing).
+    pub fn has_body(&self) -> bool {
+        self.has_body
     }
 
     /// Size in octets (what `size` compares).
@@ -139,11 +151,9 @@ pub fn parse_addresses(raw: &[u8]) -> Vec<MailAddress> {
         if out.len() < MAX_ADDRESSES_PER_HEADER
             && let Some(a) = addr
         {
-            out.push(MailAddress {
-                name: name.map(str::to_owned),
-                address: a.to_owned(),
-                valid: true,
-            });
+            // RFC 5228 §2.7.4: invalid addresses are not matched by :localpart/:domain.
+            let valid = a.is_ascii() && crate::address::parse_single(a).is_ok();
+            out.push(MailAddress { name: name.map(str::to_owned), address: a.to_owned(), valid });
         }
     };
     match &value {
@@ -161,12 +171,10 @@ pub fn parse_addresses(raw: &[u8]) -> Vec<MailAddress> {
         }
         _ => {}
     }
-    if out.is_empty() {
-        // Pigeonhole tests an unparsable field as one value, visible to `:all` only.
-        let text = decode_value(raw);
-        if !text.is_empty() {
-            out.push(MailAddress { name: None, address: text, valid: false });
-        }
+    if out.is_empty() || out.iter().any(|a| !a.valid) {
+        // Pigeonhole tests a field that is not a valid address list as one value (its whole
+        // text), visible to `:all` only.
+        return vec![MailAddress { name: None, address: decode_value(raw), valid: false }];
     }
     out
 }

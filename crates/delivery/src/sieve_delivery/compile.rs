@@ -36,39 +36,7 @@ impl sieve::IncludeResolver for FsIncludes {
 
 /// Sieve limits from the plugin settings (Pigeonhole's names and defaults).
 pub fn limits_from(plugin: &BTreeMap<String, String>) -> Limits {
-    let mut limits = Limits::default();
-    let num = |key: &str| plugin.get(key).and_then(|v| parse_size(v));
-    if let Some(v) = num("sieve_max_script_size") {
-        limits.max_script_size = v;
-    }
-    if let Some(v) = num("sieve_max_actions") {
-        limits.max_actions = usize::try_from(v).unwrap_or(usize::MAX);
-    }
-    if let Some(v) = num("sieve_max_redirects") {
-        limits.max_redirects = usize::try_from(v).unwrap_or(usize::MAX);
-    }
-    if let Some(v) = num("sieve_include_max_nesting_depth") {
-        limits.max_include_depth = usize::try_from(v).unwrap_or(usize::MAX);
-    }
-    if let Some(v) = num("sieve_include_max_includes") {
-        limits.max_includes = usize::try_from(v).unwrap_or(usize::MAX);
-    }
-    if let Some(v) = num("sieve_variables_max_variable_size") {
-        limits.max_variable_size = usize::try_from(v).unwrap_or(usize::MAX);
-    }
-    limits
-}
-
-/// `1M`, `64k`, `100` → bytes/count.
-fn parse_size(value: &str) -> Option<u64> {
-    let v = value.trim();
-    let (num, mult) = match v.chars().last()?.to_ascii_uppercase() {
-        'K' => (&v[..v.len() - 1], 1024),
-        'M' => (&v[..v.len() - 1], 1024 * 1024),
-        'G' => (&v[..v.len() - 1], 1024 * 1024 * 1024),
-        _ => (v, 1),
-    };
-    num.trim().parse::<u64>().ok().map(|n| n * mult)
+    Limits::from_settings(plugin)
 }
 
 /// Why a script could not be made ready to run.
@@ -100,17 +68,4 @@ pub fn compile_script(
         admin: script.role.is_admin(),
     };
     sieve::compile(&source, &script.name, &opts).map_err(CompileFailure::Diagnostics)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("1M"), Some(1 << 20));
-        assert_eq!(parse_size("64k"), Some(65536));
-        assert_eq!(parse_size("32"), Some(32));
-        assert_eq!(parse_size("x"), None);
-    }
 }

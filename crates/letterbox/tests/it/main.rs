@@ -3,6 +3,7 @@
 mod auth_master;
 mod cli;
 mod exit_codes;
+mod index_files;
 mod interop;
 mod interop_sieve;
 mod lmtp;

@@ -25,7 +25,10 @@ impl Extension for Ihave {
                     Arg::List(l, _) => l.iter().map(|s| s.value.clone()).collect(),
                     _ => Vec::new(),
                 };
-                let all = names.iter().all(|n| b.registry.capability(n).is_some());
+                // Extensions that change how strings are read cannot be loaded by `ihave`.
+                let loadable =
+                    |n: &String| !["encoded-character", "variables"].contains(&n.as_str());
+                let all = names.iter().all(|n| loadable(n) && b.registry.capability(n).is_some());
                 if all {
                     for n in &names {
                         if let Some((cap, _)) = b.registry.capability(n) {

@@ -63,7 +63,8 @@ fn build(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
         b.error(s.pos, format!("include: invalid script name '{shown}'"));
         return None;
     }
-    let (index, missing) = b.include_script(location, &name, v.has("optional"), v.pos)?;
+    let (index, missing) =
+        b.include_script(location, &name, v.has("optional"), v.has("once"), v.pos)?;
     Some(OpKind::Include { index, once: v.has("once"), missing })
 }
 
@@ -125,6 +126,7 @@ impl Builder<'_> {
         location: IncludeLocation,
         name: &str,
         optional: bool,
+        once: bool,
         pos: Pos,
     ) -> Option<(usize, bool)> {
         let word = location_word(location);
@@ -169,7 +171,13 @@ impl Builder<'_> {
                 self.unit.includes.len() - 1
             }
         };
-        self.pending_includes.push(PendingInclude { index, location, name: name.to_owned(), pos });
+        self.pending_includes.push(PendingInclude {
+            index,
+            location,
+            name: name.to_owned(),
+            pos,
+            once,
+        });
         Some((index, false))
     }
 }
@@ -185,6 +193,10 @@ pub(crate) fn compile_includes(
     let mut failed = false;
     for inc in pending {
         if unit.include_stack.iter().any(|(l, n)| *l == inc.location && *n == inc.name) {
+            // With :once the recursion ends at run time, so it is allowed.
+            if inc.once {
+                continue;
+            }
             unit.diags.error(current, inc.pos, "circular include");
             failed = true;
             continue;

@@ -70,6 +70,10 @@ fn build_set(b: &mut Builder<'_>, v: &mut Validated) -> Option<OpKind> {
 }
 
 fn build_string(b: &mut Builder<'_>, v: &mut Validated) -> Option<Test> {
+    // Pigeonhole's `string` test defaults to i;octet (checked with sieve-test).
+    if !v.comparator_given {
+        v.spec.comparator = crate::program::Comparator::Octet;
+    }
     let sources = b.string_list(&v.positional[0]);
     let keys = b.keys(&v.positional[1], &v.spec);
     Some(Test::String { sources, keys, spec: v.spec })

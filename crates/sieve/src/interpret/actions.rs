@@ -2,7 +2,7 @@
 //! plus editheader's changes to the header list later tests see.
 
 use crate::message::HeaderField;
-use crate::program::{Keys, MatchSpec, OpKind, PStr, VacationOp};
+use crate::program::{Keys, MatchSpec, NotifyOp, OpKind, PStr, VacationOp};
 use crate::result::{Action, NotifyAction, ReportAction, VacationAction};
 
 use super::{Machine, RuntimeError};
@@ -46,13 +46,7 @@ impl Machine<'_> {
                 self.add_action(Action::Vacation(Box::new(action)))
             }
             OpKind::Notify(n) => {
-                let action = NotifyAction {
-                    method: self.eval(&n.method),
-                    from: n.from.as_ref().map(|s| self.eval(s)),
-                    importance: n.importance.as_ref().map(|s| self.eval(s)),
-                    options: self.eval_list(&n.options),
-                    message: n.message.as_ref().map(|s| self.eval(s)),
-                };
+                let action = self.notify(n);
                 self.add_action(Action::Notify(Box::new(action)))
             }
             OpKind::Report(r) => {
@@ -74,6 +68,16 @@ impl Machine<'_> {
                 self.delete_header(name, *index, values.as_ref())
             }
             _ => Ok(()),
+        }
+    }
+
+    fn notify(&mut self, n: &NotifyOp) -> NotifyAction {
+        NotifyAction {
+            method: self.eval(&n.method),
+            from: n.from.as_ref().map(|s| self.eval(s)),
+            importance: n.importance.as_ref().map(|s| self.eval(s)),
+            options: self.eval_list(&n.options),
+            message: n.message.as_ref().map(|s| self.eval(s)),
         }
     }
 

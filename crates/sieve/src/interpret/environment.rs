@@ -67,7 +67,8 @@ pub trait ScriptEnvironment {
     }
 
     /// `spamtest`/`virustest` value as the settings define it (`"0"`..`"10"`, or a percentage
-    /// with `:percent`); `None` = no score available (the test then sees `"0"`).
+    /// with `:percent`); `None` = no score available (the test then sees `"0"`). Hosts compute
+    /// it with [`crate::scores::compute_score`] from their `sieve_spamtest_*` settings.
     fn score(&mut self, _virus: bool, _percent: bool) -> Option<String> {
         None
     }

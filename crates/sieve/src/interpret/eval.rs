@@ -76,7 +76,16 @@ impl Machine<'_> {
                         super::normalize_flags(&raw)
                     }
                 };
-                self.match_keys(flags, keys, spec)
+                // RFC 5232 §5: each key is itself a space-separated list of flags.
+                let split: Vec<PStr> = self
+                    .eval_list(&keys.list)
+                    .iter()
+                    .flat_map(|k| {
+                        k.split_whitespace().map(|f| PStr::Lit(f.to_owned())).collect::<Vec<_>>()
+                    })
+                    .collect();
+                let keys = Keys { list: split, regexes: None };
+                self.match_keys(flags, &keys, spec)
             }
             Test::Body { transform, keys, spec } => {
                 let values = self.body_values(transform)?;
@@ -145,10 +154,11 @@ impl Machine<'_> {
                     out.push(v);
                     continue;
                 }
-                let Some(ct) = ContentType::parse(&v) else { continue };
+                let ct = ContentType::parse_lenient(&v);
                 match &opts.option {
                     MimeOption::Type => out.push(ct.main.clone()),
                     MimeOption::Subtype => out.push(ct.sub.clone()),
+                    MimeOption::ContentType if ct.sub.is_empty() => out.push(ct.main.clone()),
                     MimeOption::ContentType => out.push(format!("{}/{}", ct.main, ct.sub)),
                     _ => out.extend(params.iter().filter_map(|p| ct.param(p).map(str::to_owned))),
                 }
@@ -183,7 +193,13 @@ impl Machine<'_> {
         };
         match mime {
             None => has_all(self.headers()),
-            Some(opts) => self.mime_header_lists(opts).iter().any(|l| has_all(l)),
+            // With :anychild each name may be found in a different part.
+            Some(opts) => {
+                let lists = self.mime_header_lists(opts);
+                names
+                    .iter()
+                    .all(|n| lists.iter().any(|l| l.iter().any(|h| h.name.eq_ignore_ascii_case(n))))
+            }
         }
     }
 
@@ -195,16 +211,16 @@ impl Machine<'_> {
             let value = match n.to_ascii_lowercase().as_str() {
                 "from" => Some(self.envelope().from.clone().unwrap_or_default()),
                 "to" => Some(self.envelope().to.clone()),
-                "orig_to" => {
-                    Some(self.envelope().orig_to.clone().unwrap_or_else(|| self.envelope().to.clone()))
-                }
+                "orig_to" => Some(
+                    self.envelope().orig_to.clone().unwrap_or_else(|| self.envelope().to.clone()),
+                ),
                 "auth" => self.envelope().auth.clone(),
                 _ => None,
             };
             let Some(value) = value else { continue };
             if value.is_empty() {
-                // The null path: only `:all` sees it (as "").
-                if part == AddressPart::All {
+                // The null path is "" for :all, :localpart and :domain (envelope.svtest).
+                if matches!(part, AddressPart::All | AddressPart::LocalPart | AddressPart::Domain) {
                     out.push(value);
                 }
                 continue;
@@ -218,13 +234,16 @@ impl Machine<'_> {
 
     fn body_values(&mut self, transform: &BodyTransform) -> Result<Vec<String>, RuntimeError> {
         self.charge(self.message().size() / 1024)?;
+        if !self.message().has_body() {
+            return Ok(Vec::new());
+        }
         let (types, convert) = match transform {
             BodyTransform::Raw => {
                 return Ok(vec![String::from_utf8_lossy(self.message().body()).into_owned()]);
             }
             // Pigeonhole's :text: text/plain parts, and text/html converted to text.
             BodyTransform::Text => {
-                let types = ["text/plain", "text/html", "application/xhtml+xml"];
+                let types = ["text", "application/xhtml+xml"];
                 (types.iter().map(|t| (*t).to_owned()).collect(), true)
             }
             BodyTransform::Content(types) => (self.eval_list(types), false),

@@ -73,9 +73,12 @@ impl Machine<'_> {
             Some(h) => {
                 let names = [h.clone()];
                 let values = self.header_values(&names, d.index);
-                let Some(value) = values.first() else { return Ok(false) };
-                let text = value.rsplit(';').next().unwrap_or(value).trim();
-                let Some(dt) = DateTime::parse_rfc822(text) else { return Ok(false) };
+                let parsed = values.first().and_then(|value| {
+                    let text = value.rsplit(';').next().unwrap_or(value).trim();
+                    DateTime::parse_rfc822(text)
+                });
+                // A missing or unparsable date gives no value (`:count` sees 0).
+                let Some(dt) = parsed else { return self.match_keys(Vec::new(), &d.keys, &d.spec) };
                 let sign = if dt.tz_before_gmt { -1 } else { 1 };
                 (dt.to_timestamp(), sign * (i32::from(dt.tz_hour) * 60 + i32::from(dt.tz_minute)))
             }

@@ -19,6 +19,10 @@ pub struct Limits {
     pub max_variable_size: usize,
     /// Step budget standing in for `sieve_max_cpu_time` (0 = unlimited).
     pub cpu_steps: u64,
+    /// `sieve_max_cpu_time` as a wall-clock bound on one run (`None` = unlimited). The step
+    /// budget alone cannot see time spent inside one expensive step (a huge regex over many
+    /// MIME parts), so the interpreter also checks the clock.
+    pub max_time: Option<std::time::Duration>,
 }
 
 impl Default for Limits {
@@ -32,6 +36,7 @@ impl Default for Limits {
             max_includes: 255,
             max_variable_size: 4096,
             cpu_steps: 10_000_000,
+            max_time: Some(std::time::Duration::from_secs(30)),
         }
     }
 }
@@ -72,6 +77,7 @@ impl Limits {
             .and_then(|v| crate::extensions::config::parse_duration(v));
         if let Some(secs) = cpu {
             l.cpu_steps = secs.saturating_mul(STEPS_PER_CPU_SECOND);
+            l.max_time = (secs > 0).then(|| std::time::Duration::from_secs(secs));
         }
         l
     }

@@ -69,6 +69,8 @@ pub struct Machine<'a> {
     pub(crate) flags: Vec<String>,
     pub(crate) result: ResultBuilder,
     steps: u64,
+    /// When the run must end (`Limits::max_time`).
+    deadline: Option<std::time::Instant>,
     include_depth: usize,
     once_done: HashSet<usize>,
     program_name: String,
@@ -91,6 +93,21 @@ pub fn run(
     env: &mut dyn ScriptEnvironment,
     limits: &Limits,
 ) -> Result<SieveResult, RuntimeError> {
+    run_appending(script, message, envelope, env, limits, SieveResult::default())
+}
+
+/// Runs `script` like [`run`], adding its actions to those of `prior` (merge and conflict rules
+/// apply against them) and starting with the imap4flags internal variable set to
+/// `prior.implicit_keep_flags`: the testsuite's `test_script_run :append_result` and script
+/// sequences, where flags set by one script are seen by the next.
+pub fn run_appending(
+    script: &Script,
+    message: &MessageView,
+    envelope: &Envelope,
+    env: &mut dyn ScriptEnvironment,
+    limits: &Limits,
+    prior: SieveResult,
+) -> Result<SieveResult, RuntimeError> {
     let default_mailbox = env.default_mailbox();
     let mut m = Machine {
         script,
@@ -102,14 +119,15 @@ pub fn run(
         locals: vec![String::new(); script.main.local_vars],
         globals: vec![String::new(); script.globals.len()],
         match_values: Vec::new(),
-        flags: Vec::new(),
+        flags: prior.implicit_keep_flags.clone(),
         result: ResultBuilder {
+            result: prior,
             default_mailbox,
             max_actions: limits.max_actions,
             max_redirects: limits.max_redirects,
-            ..ResultBuilder::default()
         },
         steps: 0,
+        deadline: limits.max_time.map(|t| std::time::Instant::now() + t),
         include_depth: 0,
         once_done: HashSet::new(),
         program_name: script.main.name.clone(),
@@ -141,7 +159,8 @@ impl Machine<'_> {
     /// Charges `n` steps against the budget.
     pub fn charge(&mut self, n: u64) -> Result<(), RuntimeError> {
         self.steps = self.steps.saturating_add(n);
-        if self.limits.cpu_steps > 0 && self.steps > self.limits.cpu_steps {
+        let late = self.deadline.is_some_and(|d| std::time::Instant::now() > d);
+        if late || (self.limits.cpu_steps > 0 && self.steps > self.limits.cpu_steps) {
             return Err(RuntimeError {
                 line: self.line,
                 class: ErrorClass::ResourceLimit,
@@ -196,6 +215,23 @@ impl Machine<'_> {
     /// Drops all actions collected so far (testsuite `test_result_reset`).
     pub fn reset_result(&mut self) {
         self.result.result = SieveResult::default();
+    }
+
+    /// The imap4flags internal variable (flags of `keep` and the implicit keep).
+    pub fn flags(&self) -> &[String] {
+        &self.flags
+    }
+
+    /// Replaces the imap4flags internal variable (testsuite `test_message :folder`, which
+    /// selects a stored message together with its flags).
+    pub fn set_flags(&mut self, flags: Vec<String>) {
+        self.flags = flags;
+    }
+
+    /// Replaces the actions collected so far (testsuite `test_script_run`, whose sub-script
+    /// result becomes the test case's current result).
+    pub fn set_result(&mut self, result: SieveResult) {
+        self.result.result = result;
     }
 
     /// The MIME structure of the current message.
@@ -330,11 +366,17 @@ impl Machine<'_> {
         let text = match self.current_part {
             Some(p) => {
                 let tree = self.mime_tree();
-                let is_text = tree.parts.get(p).is_some_and(|x| x.content_type.main == "text");
-                if is_text {
-                    tree.text(self.message().raw(), p).unwrap_or_default()
-                } else {
-                    String::new()
+                // Text parts only; HTML is converted to plain text as for body :text.
+                match tree.parts.get(p).map(|x| &x.content_type) {
+                    Some(ct) if ct.main == "text" => {
+                        let text = tree.text(self.message().raw(), p).unwrap_or_default();
+                        if ct.sub == "html" {
+                            mail_parser::decoders::html::html_to_text(&text)
+                        } else {
+                            text
+                        }
+                    }
+                    _ => String::new(),
                 }
             }
             None => String::new(),
@@ -349,10 +391,15 @@ impl Machine<'_> {
 
     fn foreverypart(&mut self, block: &[Op]) -> Result<Flow, RuntimeError> {
         let tree = self.mime_tree();
-        let parent = self.current_part.unwrap_or(0);
+        // The outermost loop visits the message itself first; a nested loop visits the parts
+        // below the current one (checked against Pigeonhole's foreverypart.svtest).
+        let parts = match self.current_part {
+            None => 0..tree.parts.len(),
+            Some(p) => tree.descendants(p),
+        };
         let saved = self.current_part;
         let mut outcome = Flow::Continue;
-        for part in tree.descendants(parent) {
+        for part in parts {
             self.charge(1)?;
             self.current_part = Some(part);
             match self.exec_block(block) {

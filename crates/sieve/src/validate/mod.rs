@@ -479,6 +479,7 @@ pub(crate) struct PendingInclude {
     pub location: crate::program::IncludeLocation,
     pub name: String,
     pub pos: Pos,
+    pub once: bool,
 }
 
 /// Parses, validates and then compiles the includes of one script. Errors are recorded in

@@ -232,6 +232,8 @@ pub struct Validated {
     pub positional: Vec<Arg>,
     /// Match type and comparator.
     pub spec: MatchSpec,
+    /// Whether `:comparator` was given (some tests have another default).
+    pub comparator_given: bool,
     /// Address part.
     pub part: AddressPart,
     /// Compiled sub-tests.
@@ -290,6 +292,7 @@ impl Builder<'_> {
             tags: Vec::new(),
             positional: Vec::new(),
             spec: MatchSpec::default(),
+            comparator_given: false,
             part: AddressPart::All,
             tests: Vec::new(),
             block: Vec::new(),
@@ -373,6 +376,7 @@ impl Builder<'_> {
                 }
                 seen.1 = true;
                 v.spec.comparator = self.comparator_tag(def, tpos, param)?;
+                v.comparator_given = true;
                 return Some(true);
             }
         }

@@ -178,7 +178,9 @@ impl Builder<'_> {
         let well_formed = inner
             .split('.')
             .all(|e| is_identifier(e) || (!e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())));
-        if !well_formed || inner.is_empty() {
+        // A namespace must be an identifier: `${0.s}` stays literal text.
+        let ns_ok = !inner.contains('.') || inner.split('.').next().is_some_and(is_identifier);
+        if !well_formed || inner.is_empty() || !ns_ok {
             return None;
         }
         self.resolve_name(inner, pos)
@@ -257,6 +259,9 @@ impl Builder<'_> {
     }
 
     fn decode_unicode(&mut self, body: &str, pos: Pos) -> Option<String> {
+        if body.trim().is_empty() {
+            return None;
+        }
         let mut out = String::new();
         for item in body.split([' ', '\t', '\r', '\n']).filter(|s| !s.is_empty()) {
             if !item.bytes().all(|b| b.is_ascii_hexdigit()) || item.len() > 8 {
@@ -281,6 +286,9 @@ impl Builder<'_> {
 }
 
 fn decode_hex(body: &str) -> Option<String> {
+    if body.trim().is_empty() {
+        return None;
+    }
     let mut bytes = Vec::new();
     for item in body.split([' ', '\t', '\r', '\n']).filter(|s| !s.is_empty()) {
         if item.len() % 2 != 0 || !item.bytes().all(|b| b.is_ascii_hexdigit()) {
