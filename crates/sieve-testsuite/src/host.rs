@@ -233,6 +233,10 @@ impl sieve::IncludeResolver for Includes {
 }
 
 impl ScriptEnvironment for Host {
+    fn runtime_error(&mut self, message: &str) {
+        self.errors.push(message.to_owned());
+    }
+
     fn mailbox_exists(&mut self, name: &str) -> Result<bool, HostError> {
         Ok(self.store.exists(name))
     }

@@ -18,6 +18,8 @@ pub struct DeliveryHost<'a> {
     pub delimiter: &'a str,
     /// `-m` or INBOX.
     pub default_mailbox: &'a str,
+    /// Non-fatal run-time errors, for the user log.
+    pub errors: Vec<String>,
 }
 
 impl ScriptEnvironment for DeliveryHost<'_> {
@@ -56,6 +58,10 @@ impl ScriptEnvironment for DeliveryHost<'_> {
     fn now(&mut self) -> Now {
         let now = chrono::Local::now();
         Now { unix: now.timestamp(), offset_minutes: now.offset().local_minus_utc() / 60 }
+    }
+
+    fn runtime_error(&mut self, message: &str) {
+        self.errors.push(message.to_string());
     }
 
     fn subaddress_delimiter(&self) -> String {

@@ -172,9 +172,14 @@ fn run_one(
         hostname: sreq.hostname,
         delimiter: sreq.delimiter,
         default_mailbox: exec.req.default_mailbox,
+        errors: Vec::new(),
     };
     let limits = limits_from(sreq.plugin);
-    match sieve::run(&compiled.script, &exec.view, &sreq.envelope, &mut host, &limits) {
+    let run = sieve::run(&compiled.script, &exec.view, &sreq.envelope, &mut host, &limits);
+    for error in std::mem::take(&mut host.errors) {
+        diag_line(script, user_log, log, &format!("{}: {error}", script.name))?;
+    }
+    match run {
         Ok(result) => Ok(Some(result)),
         Err(e) if e.class == ErrorClass::TempFailure => Err(DeliveryError::Temporary(format!(
             "sieve: Execution of script {} was aborted due to temporary failure: {}",

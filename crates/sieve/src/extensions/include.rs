@@ -201,6 +201,16 @@ pub(crate) fn compile_includes(
             failed = true;
             continue;
         }
+        let max_depth = unit.options.limits.max_include_depth;
+        if max_depth > 0 && unit.include_stack.len() >= max_depth {
+            unit.diags.error(
+                current,
+                inc.pos,
+                format!("cannot nest includes deeper than {max_depth} levels"),
+            );
+            failed = true;
+            continue;
+        }
         let Some(source) = unit.include_sources.get_mut(inc.index).and_then(Option::take) else {
             continue; // already compiled (or being compiled higher up the stack)
         };

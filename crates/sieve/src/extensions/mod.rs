@@ -26,7 +26,7 @@ mod include;
 mod index;
 mod mailbox;
 mod metadata;
-mod mime;
+pub(crate) mod mime;
 mod regex;
 mod reject;
 mod relational;

@@ -109,6 +109,10 @@ pub trait ScriptEnvironment {
     /// A `debug_log` message (vnd.dovecot.debug); ignored by default.
     fn debug_log(&mut self, _message: &str) {}
 
+    /// A run-time error that does not stop the script (Pigeonhole logs it and goes on, e.g. an
+    /// invalid `:regex` built from variables, which then simply does not match).
+    fn runtime_error(&mut self, _message: &str) {}
+
     /// The host itself, so host-provided commands (e.g. the testsuite's) can reach its state
     /// by downcasting.
     fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {

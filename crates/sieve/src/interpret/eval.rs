@@ -219,8 +219,12 @@ impl Machine<'_> {
             };
             let Some(value) = value else { continue };
             if value.is_empty() {
-                // The null path is "" for :all, :localpart and :domain (envelope.svtest).
-                if matches!(part, AddressPart::All | AddressPart::LocalPart | AddressPart::Domain) {
+                // The null sender is "" for :all, :localpart and :domain (envelope.svtest); an
+                // empty recipient is an unparsable one and has no parts at all.
+                let null_sender = n.eq_ignore_ascii_case("from");
+                if null_sender
+                    && matches!(part, AddressPart::All | AddressPart::LocalPart | AddressPart::Domain)
+                {
                     out.push(value);
                 }
                 continue;
@@ -305,11 +309,11 @@ impl Machine<'_> {
                 for k in key_strings {
                     match compile_regex(k, spec.comparator) {
                         Ok(r) => v.push(r),
-                        Err(e) => {
-                            return Err(self.failure(format!(
-                                "invalid regular expression '{k}' for regex match: {e}"
-                            )));
-                        }
+                        // Not fatal: the key does not match (regex/errors.svtest).
+                        Err(e) => self.env.runtime_error(&format!(
+                            "line {}: invalid regular expression '{k}' for regex match: {e}",
+                            self.line
+                        )),
                     }
                 }
                 compiled = v;

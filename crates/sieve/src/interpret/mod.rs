@@ -68,6 +68,8 @@ pub struct Machine<'a> {
     pub(crate) match_values: Vec<String>,
     pub(crate) flags: Vec<String>,
     pub(crate) result: ResultBuilder,
+    /// How many `foreverypart` loops are running (across includes).
+    loop_depth: usize,
     steps: u64,
     /// When the run must end (`Limits::max_time`).
     deadline: Option<std::time::Instant>,
@@ -127,6 +129,7 @@ pub fn run_appending(
             max_redirects: limits.max_redirects,
         },
         steps: 0,
+        loop_depth: 0,
         deadline: limits.max_time.map(|t| std::time::Instant::now() + t),
         include_depth: 0,
         once_done: HashSet::new(),
@@ -390,6 +393,24 @@ impl Machine<'_> {
     }
 
     fn foreverypart(&mut self, block: &[Op]) -> Result<Flow, RuntimeError> {
+        // Nesting across included scripts is only known at run time (mime/errors.svtest).
+        if self.loop_depth >= crate::extensions::mime::MAX_LOOP_NESTING {
+            return Err(RuntimeError {
+                line: self.line,
+                class: ErrorClass::Failure,
+                message: format!(
+                    "new loop exceeds the nesting limit (<= {} levels)",
+                    crate::extensions::mime::MAX_LOOP_NESTING
+                ),
+            });
+        }
+        self.loop_depth += 1;
+        let flow = self.foreverypart_parts(block);
+        self.loop_depth -= 1;
+        flow
+    }
+
+    fn foreverypart_parts(&mut self, block: &[Op]) -> Result<Flow, RuntimeError> {
         let tree = self.mime_tree();
         // The outermost loop visits the message itself first; a nested loop visits the parts
         // below the current one (checked against Pigeonhole's foreverypart.svtest).
