@@ -61,6 +61,54 @@ impl UserIdentity {
     }
 }
 
+/// `mail_uid`/`mail_gid` and the like: a number or a user/group name; empty = none.
+pub fn resolve_id(value: &str, is_user: bool) -> Result<Option<u32>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let found =
+        if is_user { user_lookup::resolve_uid(value) } else { user_lookup::resolve_gid(value) };
+    match found {
+        Ok(Some(id)) => Ok(Some(id)),
+        Ok(None) => {
+            Err(format!("Unknown {} name: {value}", if is_user { "user" } else { "group" }))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The `hostname` setting, or the system's name when it is empty (Dovecot's default).
+pub fn hostname(config: &Config) -> String {
+    let set = &config.settings().lda.hostname;
+    if !set.is_empty() {
+        return set.clone();
+    }
+    mail_storage::system_hostname()
+}
+
+/// Dovecot's session id: base64 of 128 random bits without the `==` padding (22 characters).
+pub fn session_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
+    }
+    base64_nopad(&bytes)
+}
+
+fn base64_nopad(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+
 /// The user's `mail_location`, expanded and parsed.
 pub fn default_location(
     config: &Config,
@@ -140,4 +188,25 @@ fn namespace_spec(
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_are_22_base64_chars() {
+        assert_eq!(base64_nopad(&[0u8; 16]).len(), 22);
+        assert_eq!(base64_nopad(b"Man"), "TWFu");
+        assert_eq!(base64_nopad(b"Ma"), "TWE");
+        assert_ne!(session_id(), session_id());
+    }
+
+    #[test]
+    fn ids_resolve_numbers_and_names() {
+        assert_eq!(resolve_id("", true), Ok(None));
+        assert_eq!(resolve_id("1234", true), Ok(Some(1234)));
+        assert_eq!(resolve_id("root", true), Ok(Some(0)));
+        assert!(resolve_id("no-such-user-xyz", true).is_err());
+    }
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 use delivery::address::{MailAddress, PathError, parse_path};
 use delivery::log_line::{MessageFacts, first_header};
 use delivery::save::QuotaContext;
-use delivery::user_storage::{UserIdentity, open_mail_user};
+use delivery::user_storage::{UserIdentity, hostname, open_mail_user, resolve_id, session_id};
 use delivery::{DeliveryLog, DeliveryRequest, FailureClass, IncomingMessage};
 use dovecot_config::{Config, LoadOptions};
 use mail_storage::MailUser;
@@ -175,13 +175,13 @@ fn become_user(config: &Config, found: &FoundUser) -> Result<UserIdentity, Fatal
     let s = &config.settings().mail;
     let uid = match found.uid {
         Some(uid) => uid,
-        None => resolve_id(&s.mail_uid, true)?.ok_or_else(|| {
+        None => resolve_id(&s.mail_uid, true).map_err(Fatal::temp)?.ok_or_else(|| {
             Fatal::temp("Couldn't drop privileges: User is missing UID (see mail_uid setting)")
         })?,
     };
     let gid = match found.gid {
         Some(gid) => gid,
-        None => resolve_id(&s.mail_gid, false)?.ok_or_else(|| {
+        None => resolve_id(&s.mail_gid, false).map_err(Fatal::temp)?.ok_or_else(|| {
             Fatal::temp("Couldn't drop privileges: User is missing GID (see mail_gid setting)")
         })?,
     };
@@ -216,62 +216,11 @@ fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
     fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// `mail_uid`/`mail_gid`: a number or a name; empty = none.
-fn resolve_id(value: &str, is_user: bool) -> Result<Option<u32>, Fatal> {
-    if value.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(n) = value.parse() {
-        return Ok(Some(n));
-    }
-    let found =
-        if is_user { user_lookup::resolve_uid(value) } else { user_lookup::resolve_gid(value) };
-    match found {
-        Ok(Some(id)) => Ok(Some(id)),
-        Ok(None) => Err(Fatal::temp(format!(
-            "Unknown {} name: {value}",
-            if is_user { "user" } else { "group" }
-        ))),
-        Err(e) => Err(Fatal::temp(e.to_string())),
-    }
-}
-
 fn access_groups(groups: &[String]) -> Result<Vec<u32>, Fatal> {
-    groups.iter().map(|g| resolve_id(g, false).map(|id| id.unwrap_or_default())).collect()
-}
-
-/// The `hostname` setting, or the system's name when it is empty (Dovecot's default).
-fn hostname(config: &Config) -> String {
-    let set = &config.settings().lda.hostname;
-    if !set.is_empty() {
-        return set.clone();
-    }
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// Dovecot's session id: base64 of 128 random bits without the `==` padding (22 characters).
-fn session_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Ok(mut f) = File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
-    }
-    base64_nopad(&bytes)
-}
-
-fn base64_nopad(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
+    groups
+        .iter()
+        .map(|g| resolve_id(g, false).map(|id| id.unwrap_or_default()).map_err(Fatal::temp))
+        .collect()
 }
 
 fn read_message(user: &MailUser, path: Option<PathBuf>) -> Result<IncomingMessage, Fatal> {
@@ -431,17 +380,4 @@ fn deliver_message(
         reject_to_stderr: cli.reject_to_stderr,
     };
     deliver_to_recipient(&rcpt, &request, &mut LogAdapter(logger))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn session_ids_are_22_base64_chars() {
-        assert_eq!(base64_nopad(&[0u8; 16]).len(), 22);
-        assert_eq!(base64_nopad(b"Man"), "TWFu");
-        assert_eq!(base64_nopad(b"Ma"), "TWE");
-        assert_ne!(session_id(), session_id());
-    }
 }

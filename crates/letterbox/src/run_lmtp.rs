@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use delivery::user_storage::{hostname, resolve_id};
 use dovecot_config::{Config, LoadOptions};
 use lmtp_server::{
     DeliveryAddress, Limits, LocalBackend, LogLevel, PrivilegeModel, ServerLog, ServerOptions,
@@ -156,23 +157,19 @@ fn privilege_model(
         let exe = std::env::current_exe().map_err(|e| format!("Can't find our own binary: {e}"))?;
         return Ok(PrivilegeModel::Spawn { exe, config_path, overrides: overrides.to_vec() });
     }
-    let uid = resolve(&mail.mail_uid, true)?;
+    let uid = resolve_required(&mail.mail_uid, true)?;
     let gid = if mail.mail_gid.is_empty() {
         user_lookup::user_by_uid(uid).ok().flatten().and_then(|u| u.gid).unwrap_or(uid)
     } else {
-        resolve(&mail.mail_gid, false)?
+        resolve_required(&mail.mail_gid, false)?
     };
     crate::privileges::switch_to_user(uid, gid, None, &[]).map_err(|e| e.to_string())?;
     Ok(PrivilegeModel::SingleUid { uid, gid })
 }
 
-fn resolve(value: &str, is_user: bool) -> Result<u32, String> {
-    if let Ok(n) = value.parse() {
-        return Ok(n);
-    }
-    let found =
-        if is_user { user_lookup::resolve_uid(value) } else { user_lookup::resolve_gid(value) };
-    found.map_err(|e| e.to_string())?.ok_or_else(|| format!("Unknown user or group name: {value}"))
+/// A uid/gid that must resolve.
+fn resolve_required(value: &str, is_user: bool) -> Result<u32, String> {
+    resolve_id(value, is_user)?.ok_or_else(|| format!("Unknown user or group name: {value}"))
 }
 
 fn open_logger(config: &Config) -> Result<Logger, String> {
@@ -186,18 +183,6 @@ fn open_logger(config: &Config) -> Result<Logger, String> {
         debug: config.settings().mail.mail_debug,
     };
     Logger::open(&settings).map_err(|e| e.to_string())
-}
-
-/// The system host name unless `hostname` is set (Dovecot's rule).
-fn hostname(config: &Config) -> String {
-    let set = &config.settings().lda.hostname;
-    if !set.is_empty() {
-        return set.clone();
-    }
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".into())
 }
 
 /// letterbox's logger shared by all sessions: one line at a time, each with its own prefix.

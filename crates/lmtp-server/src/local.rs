@@ -21,7 +21,7 @@ use std::time::Instant;
 use delivery::address::parse_path;
 use delivery::log_line::{MessageFacts, sanitize};
 use delivery::recipient::{Recipient, SieveEnvelope, deliver_to_recipient, open_quota};
-use delivery::user_storage::{UserIdentity, open_mail_user};
+use delivery::user_storage::{UserIdentity, open_mail_user, resolve_id};
 use delivery::{DeliveryLog, DeliveryRequest, IncomingMessage};
 use dovecot_config::Config;
 use user_lookup::{UserDatabase, UserRecord};
@@ -155,25 +155,6 @@ impl LocalBackend {
 impl std::fmt::Debug for LocalBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalBackend").field("model", &self.model).finish_non_exhaustive()
-    }
-}
-
-/// `mail_uid`/`mail_gid`: a number or a name; empty = none.
-fn resolve_id(value: &str, is_user: bool) -> Result<Option<u32>, String> {
-    if value.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(n) = value.parse() {
-        return Ok(Some(n));
-    }
-    let found =
-        if is_user { user_lookup::resolve_uid(value) } else { user_lookup::resolve_gid(value) };
-    match found {
-        Ok(Some(id)) => Ok(Some(id)),
-        Ok(None) => {
-            Err(format!("Unknown {} name: {value}", if is_user { "user" } else { "group" }))
-        }
-        Err(e) => Err(e.to_string()),
     }
 }
 

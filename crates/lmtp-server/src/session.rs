@@ -216,26 +216,9 @@ fn deliver<B: Backend>(
     backend.deliver(info, txn)
 }
 
-/// Dovecot's session id: base64 of 128 random bits without the `==` padding (22 characters).
+/// Dovecot's session id (the delivery core's, so `deliver` and LMTP log alike).
 pub fn new_session_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut bytes);
-    }
-    base64_nopad(&bytes)
-}
-
-fn base64_nopad(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
+    delivery::user_storage::session_id()
 }
 
 #[cfg(test)]

@@ -122,6 +122,4 @@ fn shutdown_flag_closes_at_a_command_boundary() {
 fn session_ids_look_like_dovecots() {
     assert_eq!(new_session_id().len(), 22);
     assert_ne!(new_session_id(), new_session_id());
-    assert_eq!(base64_nopad(b"Man"), "TWFu");
-    assert_eq!(base64_nopad(b"Ma"), "TWE");
 }
