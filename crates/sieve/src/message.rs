@@ -131,6 +131,12 @@ fn unfold(s: &str) -> String {
 
 /// Unfolds and decodes RFC 2047 encoded words in a raw header value.
 pub fn decode_value(raw: &[u8]) -> String {
+    // Fast path for the common case: one line of plain ASCII with no encoded words.
+    if raw.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t')
+        && !raw.windows(2).any(|w| w == b"=?")
+    {
+        return String::from_utf8_lossy(raw).trim().to_owned();
+    }
     let mut buf = raw.to_vec();
     buf.extend_from_slice(b"\n");
     match MessageStream::new(&buf).parse_unstructured() {
