@@ -23,6 +23,10 @@ pub trait DeliveryLog {
     fn error(&mut self, line: &str) -> std::io::Result<()> {
         self.info(line)
     }
+    /// Write one Debug line (shown with `mail_debug = yes`).
+    fn debug(&mut self, _line: &str) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Everything the delivery core needs besides the storage.
@@ -140,6 +144,9 @@ fn save_to(
     );
     for warning in &notes.warnings {
         log.error(warning)?;
+    }
+    for line in &notes.debug {
+        log.debug(line)?;
     }
     match result {
         Ok(saved) => {

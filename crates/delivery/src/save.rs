@@ -21,6 +21,8 @@ pub struct QuotaContext {
 pub struct SaveNotes {
     /// Problems that did not stop the save (quota bookkeeping errors, warning scripts).
     pub warnings: Vec<String>,
+    /// Things worth a debug line (index files left for Dovecot to update).
+    pub debug: Vec<String>,
 }
 
 /// Size the quota sees: the physical size, as with `quota_vsizes = no`.
@@ -64,6 +66,9 @@ pub fn save_message(
     }
     let opts = SaveOptions { envelope_sender: envelope_sender.map(str::to_string), ..opts };
     let saved = mailbox.save(source, &opts)?;
+    if let Some(reason) = &saved.index_skipped_reason {
+        notes.debug.push(format!("{}: index files not updated: {reason}", mailbox.vname()));
+    }
     if let Some(q) = quota {
         match q.quota.record_saved(mailbox.vname(), size, 1) {
             Ok(commands) => {

@@ -108,7 +108,6 @@ fn base64_nopad(bytes: &[u8]) -> String {
     out
 }
 
-
 /// The user's `mail_location`, expanded and parsed.
 pub fn default_location(
     config: &Config,

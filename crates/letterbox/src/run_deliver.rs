@@ -350,6 +350,10 @@ impl DeliveryLog for LogAdapter<'_> {
     fn error(&mut self, line: &str) -> std::io::Result<()> {
         self.0.log(Level::Error, line)
     }
+
+    fn debug(&mut self, line: &str) -> std::io::Result<()> {
+        self.0.log(Level::Debug, line)
+    }
 }
 
 fn deliver_message(

@@ -251,6 +251,14 @@ impl DeliveryLog for LogAdapter<'_> {
     fn info(&mut self, line: &str) -> std::io::Result<()> {
         self.log.log(LogLevel::Info, self.prefix, line)
     }
+
+    fn error(&mut self, line: &str) -> std::io::Result<()> {
+        self.log.log(LogLevel::Error, self.prefix, line)
+    }
+
+    fn debug(&mut self, line: &str) -> std::io::Result<()> {
+        self.log.log(LogLevel::Debug, self.prefix, line)
+    }
 }
 
 struct ChildDelivery<'a> {

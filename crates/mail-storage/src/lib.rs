@@ -18,8 +18,13 @@
 //! reads only the file's first and last bytes, so its cost is independent of the mbox size.
 //! The drivers are chosen in one place, the `driver` module.
 //!
-//! Deliberately not done here: `dovecot.index*` files (the index-log writer adds them),
-//! mbox `X-UID`/`X-IMAPbase` headers (Dovecot assigns UIDs at its next sync), quota, the
+//! Maildir saves also keep Dovecot's index current ([`maildir`]'s `index_update`): under the
+//! uidlist lock and an fcntl lock on `dovecot.index.log`, the transactions and cache record
+//! Dovecot's LDA would write are appended (planned by `dovecot-index`), or nothing at all is
+//! written when the index holds anything unexpected ([`SavedMail::index_skipped_reason`]).
+//!
+//! Deliberately not done here: rewriting `dovecot.index` or rotating its log, mbox index
+//! files, mbox `X-UID`/`X-IMAPbase` headers (Dovecot assigns UIDs at its next sync), quota, the
 //! `mailboxes.lock`/`dovecot.list.index*`/`dovecot.mailbox.log` side files (Dovecot rebuilds
 //! or ignores them), and tmp/ cleanup. Where letterbox is better than Dovecot: a save waits
 //! (bounded) for the uidlist lock instead of leaving the message without a UID, and finding

@@ -48,6 +48,9 @@ pub struct MailLocation {
     pub control: Option<PathBuf>,
     /// `INDEX=`: where `dovecot.index*` live.
     pub index: Option<PathBuf>,
+    /// `INDEX=MEMORY`: Dovecot keeps the index in memory only, so no `dovecot.index*` file
+    /// is written at delivery.
+    pub index_in_memory: bool,
     /// `LAYOUT=`.
     pub layout: Layout,
     /// `:UTF-8`: names are stored as UTF-8 instead of modified UTF-7.
@@ -106,6 +109,7 @@ impl MailLocation {
             inbox: None,
             control: None,
             index: None,
+            index_in_memory: false,
             // mbox-storage.c: mbox defaults to LAYOUT=fs and `.subscriptions`.
             layout: if driver == Driver::Mbox { Layout::Fs } else { Layout::MaildirPlusPlus },
             utf8: false,
@@ -125,8 +129,14 @@ impl MailLocation {
         match key.to_ascii_uppercase().as_str() {
             "INBOX" => self.inbox = Some(expand_home(value, home)?),
             "CONTROL" => self.control = Some(expand_home(value, home)?),
-            "INDEX" if value.eq_ignore_ascii_case("MEMORY") => self.index = None,
-            "INDEX" => self.index = Some(expand_home(value, home)?),
+            "INDEX" if value.eq_ignore_ascii_case("MEMORY") => {
+                self.index = None;
+                self.index_in_memory = true;
+            }
+            "INDEX" => {
+                self.index = Some(expand_home(value, home)?);
+                self.index_in_memory = false;
+            }
             "SUBSCRIPTIONS" if !value.is_empty() && !value.contains('/') => {
                 self.subscriptions_file = value.to_owned()
             }

@@ -88,6 +88,11 @@ pub struct SavedMail {
     /// Keywords that could not be stored in the file name (all 26 letters in use, invalid
     /// or too long), for the log.
     pub dropped_keywords: Vec<String>,
+    /// Why the Maildir index files (`dovecot.index.log`, `dovecot.index.cache`) were left
+    /// untouched for this message (lock timeout, an index state we do not fully understand,
+    /// an I/O error…), for the log. `None` when they were updated, when the location says
+    /// `INDEX=MEMORY`, and for mbox (whose index is left to Dovecot).
+    pub index_skipped_reason: Option<String>,
 }
 
 /// Where a Maildir mailbox keeps its files.
@@ -99,6 +104,8 @@ pub(crate) struct MaildirPaths {
     pub control: PathBuf,
     /// Its index directory (dovecot.index*).
     pub index: PathBuf,
+    /// `INDEX=MEMORY`: write no index files.
+    pub index_in_memory: bool,
     /// The root control directory (dovecot-uidvalidity).
     pub control_root: PathBuf,
 }

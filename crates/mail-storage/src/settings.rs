@@ -48,6 +48,10 @@ pub struct StorageSettings {
     /// `mail_temp_dir` (default `/tmp`): where incoming mail may be staged when the INBOX is
     /// an mbox (there is no Maildir `tmp/` to stage into).
     pub temp_dir: PathBuf,
+    /// How long a Maildir save waits for the fcntl locks on `dovecot.index.log` and
+    /// `dovecot.index.cache` (index-files.md §3.8) before leaving the index files alone; the
+    /// message is delivered either way and Dovecot catches up from the uidlist.
+    pub index_lock_timeout: Duration,
 }
 
 /// One entry of `mbox_write_locks` (mbox.md §2.1).
@@ -96,6 +100,7 @@ impl Default for StorageSettings {
             mbox_lock_timeout: Duration::from_secs(300),
             mbox_dotlock_change_timeout: Duration::from_secs(120),
             temp_dir: PathBuf::from("/tmp"),
+            index_lock_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -156,6 +156,9 @@ impl<'a> Executor<'a> {
         for warning in &notes.warnings {
             log.error(warning).map_err(DeliveryError::Log)?;
         }
+        for line in &notes.debug {
+            log.debug(line).map_err(DeliveryError::Log)?;
+        }
         let saved = result?;
         self.stored.push(mailbox.vname().to_string());
         self.outcome.saved.push((mailbox.vname().to_string(), saved.clone()));

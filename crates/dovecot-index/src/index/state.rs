@@ -42,8 +42,10 @@ pub struct IndexState {
     pub exts: Vec<ExtState>,
     /// Highest modseq; known only when the whole log was replayed.
     pub highest_modseq: Option<u64>,
-    /// End of the last non-EXTERNAL record seen (changes Dovecot still has to apply to the
-    /// mailbox unless `log_file_tail_offset` is past them).
+    /// End of the last non-EXTERNAL record that Dovecot's sync must apply to the mailbox
+    /// files (expunges, flag and keyword changes, mailbox deletion; see
+    /// [`needs_backend_sync`]) unless `log_file_tail_offset` is past it. Internal cache and
+    /// extension updates do not count: Dovecot's LDA moves the tail past them too.
     pub last_internal_end: u64,
     cur_ext: Option<(usize, bool)>,
 }
@@ -179,7 +181,7 @@ impl IndexState {
     /// when the modseq is being tracked.
     pub fn apply(&mut self, rec: &RawRecord<'_>) -> Result<Option<u64>, IndexError> {
         let end = rec.offset + rec.size();
-        if !rec.is_external() {
+        if !rec.is_external() && needs_backend_sync(rec.kind()) {
             self.last_internal_end = end;
         }
         let decoded = LogRecord::decode(rec)?;
@@ -329,4 +331,43 @@ fn read_index_header(index: &dyn ReadAt) -> Result<IndexHeader, IndexError> {
         return Err(IndexError::unsupported(format!("dovecot.index header of {len} bytes")));
     }
     IndexHeader::parse(&read_exact(index, IndexFile::Index, 0, len.max(8), "index header")?)
+}
+
+/// Whether a non-EXTERNAL record of this kind is a change Dovecot's sync still has to
+/// carry out in the mailbox itself (mail-index-sync.c): expunges, flag and keyword
+/// changes, appends, mailbox (un)deletion and anything unknown. Extension intros, resets,
+/// header and record updates (cache offsets, vsize, modseq) need no backend work; an LDA
+/// sync only advances `log_file_tail_offset` over them.
+pub fn needs_backend_sync(kind_bits: u32) -> bool {
+    use super::index_log::kind;
+    !matches!(
+        kind_bits & kind::MASK,
+        kind::EXT_INTRO
+            | kind::EXT_RESET
+            | kind::EXT_HDR_UPDATE
+            | kind::EXT_HDR_UPDATE32
+            | kind::EXT_REC_UPDATE
+            | kind::EXT_ATOMIC_INC
+            | kind::HEADER_UPDATE
+            | kind::MODSEQ_UPDATE
+            | kind::BOUNDARY
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_backend_sync;
+    use crate::index::index_log::kind;
+
+    #[test]
+    fn only_mailbox_changes_need_a_backend_sync() {
+        for k in [kind::EXT_REC_UPDATE, kind::EXT_INTRO, kind::HEADER_UPDATE, kind::EXT_ATOMIC_INC]
+        {
+            assert!(!needs_backend_sync(k), "{k:#x}");
+        }
+        for k in [kind::FLAG_UPDATE, kind::KEYWORD_UPDATE, kind::EXPUNGE, kind::INDEX_DELETED] {
+            assert!(needs_backend_sync(k), "{k:#x}");
+        }
+        assert!(needs_backend_sync(kind::EXPUNGE | kind::EXPUNGE_PROT));
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod filename;
+pub(crate) mod index_update;
 pub mod keywords;
 pub(crate) mod save;
 pub(crate) mod uidlist_sync;
@@ -53,6 +54,7 @@ pub(crate) fn paths_for(location: &MailLocation, target: &Target) -> MaildirPath
             MaildirPaths {
                 control: location.control.clone().unwrap_or_else(|| dir.clone()),
                 index: location.index.clone().unwrap_or_else(|| dir.clone()),
+                index_in_memory: location.index_in_memory,
                 dir,
                 control_root,
             }
@@ -62,6 +64,7 @@ pub(crate) fn paths_for(location: &MailLocation, target: &Target) -> MaildirPath
             MaildirPaths {
                 control: location.control.as_ref().map_or_else(|| dir.clone(), |c| c.join(rel)),
                 index: location.index.as_ref().map_or_else(|| dir.clone(), |i| i.join(rel)),
+                index_in_memory: location.index_in_memory,
                 dir,
                 control_root,
             }

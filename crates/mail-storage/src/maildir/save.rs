@@ -59,6 +59,7 @@ pub(crate) fn save(
         vsize: written.vsize,
         uid_missing_reason: committed.uid_missing_reason,
         dropped_keywords: committed.dropped_keywords,
+        index_skipped_reason: committed.index_skipped_reason,
     })
 }
 

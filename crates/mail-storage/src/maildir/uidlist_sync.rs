@@ -21,6 +21,7 @@ use dovecot_index::{
 use crate::error::StorageError;
 use crate::mailbox::SaveOptions;
 use crate::maildir::MaildirMailbox;
+use crate::maildir::index_update::{Delivered, stat_triple, update_index};
 use crate::maildir::keywords::letters_for;
 
 /// Outcome of a commit.
@@ -30,11 +31,12 @@ pub(crate) struct Committed {
     pub uid: Option<u32>,
     pub uid_missing_reason: Option<String>,
     pub dropped_keywords: Vec<String>,
+    pub index_skipped_reason: Option<String>,
 }
 
 /// How the record will be written.
 enum Plan {
-    Append { file: File, offset: u64, uid: u32 },
+    Append { file: File, offset: u64, uid: u32, uid_validity: u32 },
     Create,
     Rewrite(Uidlist),
     Skip(String),
@@ -66,13 +68,23 @@ pub(crate) fn commit(
                 letters_for(control, keywords, false, &mb.perms, &mb.settings)?;
             let path = place(&letters)?;
             let reason = Some(timeout.to_string());
-            return Ok(Committed { path, uid: None, uid_missing_reason: reason, dropped_keywords });
+            return Ok(Committed {
+                path,
+                uid: None,
+                uid_missing_reason: reason,
+                dropped_keywords,
+                index_skipped_reason: no_uid_index_reason(mb),
+            });
         }
         Err(e) => return Err(e.into()),
     };
     let (letters, dropped_keywords) =
         letters_for(control, keywords, true, &mb.perms, &mb.settings)?;
     let plan = plan(mb, &uidlist_path)?;
+    let uidlist_before = match plan {
+        Plan::Append { .. } | Plan::Rewrite(_) => stat_triple(&uidlist_path).ok(),
+        Plan::Create | Plan::Skip(_) => None,
+    };
     let path = place(&letters)?;
     let mut new_record = UidlistRecord::new(0, storage_id);
     if let Some(guid) =
@@ -80,19 +92,49 @@ pub(crate) fn commit(
     {
         new_record.extensions.push((b'G', guid.clone()));
     }
-    let (uid, uid_missing_reason) = match record(mb, &uidlist_path, plan, new_record) {
-        Ok(Ok(uid)) => (Some(uid), None),
-        Ok(Err(reason)) => {
-            (None, Some(format!("{reason}; Dovecot assigns the UID at its next sync")))
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&path);
-            return Err(e);
-        }
-    };
+    let (uid, uid_missing_reason, index_skipped_reason) =
+        match record(mb, &uidlist_path, plan, new_record) {
+            Ok(Ok((uid, uid_validity))) => {
+                // Still under the uidlist lock, after the uidlist append (maildir.md §2).
+                let delivered = Delivered {
+                    uid,
+                    uid_validity,
+                    flags: opts.flags,
+                    keywords: indexed_keywords(keywords, &letters, &dropped_keywords),
+                    path: &path,
+                    uidlist: &uidlist_path,
+                    uidlist_before,
+                };
+                (Some(uid), None, update_index(mb, &delivered))
+            }
+            Ok(Err(reason)) => (
+                None,
+                Some(format!("{reason}; Dovecot assigns the UID at its next sync")),
+                no_uid_index_reason(mb),
+            ),
+            Err(e) => {
+                let _ = fs::remove_file(&path);
+                return Err(e);
+            }
+        };
     // An overridden lock cannot be undone any more; the record is already durable.
     let _ = lock.release();
-    Ok(Committed { path, uid, uid_missing_reason, dropped_keywords })
+    Ok(Committed { path, uid, uid_missing_reason, dropped_keywords, index_skipped_reason })
+}
+
+/// Why a message without a UID is not in the index (nothing to say with `INDEX=MEMORY`).
+fn no_uid_index_reason(mb: &MaildirMailbox) -> Option<String> {
+    (!mb.paths.index_in_memory).then(|| "the message has no UID yet".to_owned())
+}
+
+/// The keywords that reached the file name, in `dovecot-keywords` index (letter) order,
+/// each once: the ones the index records for the message.
+fn indexed_keywords(wanted: &[String], letters: &[char], dropped: &[String]) -> Vec<String> {
+    let mut kept: Vec<(char, &String)> =
+        letters.iter().copied().zip(wanted.iter().filter(|k| !dropped.contains(k))).collect();
+    kept.sort_by_key(|(letter, _)| *letter);
+    kept.dedup_by_key(|(letter, _)| *letter);
+    kept.into_iter().map(|(_, k)| k.clone()).collect()
 }
 
 /// Decides how to record the next UID, reading only the header and the tail.
@@ -109,9 +151,12 @@ fn plan(mb: &MaildirMailbox, path: &Path) -> Result<Plan, StorageError> {
         Err(e) => return Err(StorageError::io("open", path, e, false)),
     };
     match read_append_state(&mut file) {
-        Ok(state) if state.header.version == 3 && state.ends_with_newline => {
-            Ok(Plan::Append { uid: state.next_uid(), offset: state.len, file })
-        }
+        Ok(state) if state.header.version == 3 && state.ends_with_newline => Ok(Plan::Append {
+            uid: state.next_uid(),
+            uid_validity: state.header.uid_validity,
+            offset: state.len,
+            file,
+        }),
         Ok(_) => {
             let data = fs::read(path).map_err(|e| StorageError::io("read", path, e, false))?;
             match Uidlist::parse(&data) {
@@ -144,16 +189,17 @@ fn index_exists(index_dir: &Path) -> bool {
     ["dovecot.index", "dovecot.index.log"].iter().any(|name| index_dir.join(name).exists())
 }
 
-/// Writes the record; the inner error is the reason when the plan was to skip.
+/// Writes the record; returns its UID and the UIDVALIDITY, or (inner error) the reason
+/// when the plan was to skip.
 fn record(
     mb: &MaildirMailbox,
     path: &Path,
     plan: Plan,
     mut new: UidlistRecord,
-) -> Result<Result<u32, String>, StorageError> {
+) -> Result<Result<(u32, u32), String>, StorageError> {
     let fsync = mb.settings.fsync.enabled();
     match plan {
-        Plan::Append { file, offset, uid } => {
+        Plan::Append { file, offset, uid, uid_validity } => {
             new.uid = uid;
             let line = new.to_line();
             file.write_all_at(line.as_bytes(), offset)
@@ -161,7 +207,7 @@ fn record(
             if fsync {
                 file.sync_data().map_err(|e| StorageError::io("fdatasync", path, e, false))?;
             }
-            Ok(Ok(uid))
+            Ok(Ok((uid, uid_validity)))
         }
         Plan::Create => {
             let uid_validity = next_uidvalidity(&mb.paths.control_root, mb.perms.file_mode);
@@ -169,7 +215,7 @@ fn record(
             new.uid = 1;
             let list = Uidlist { header, records: vec![new] };
             write_atomic(mb, path, &list.to_bytes())?;
-            Ok(Ok(1))
+            Ok(Ok((1, uid_validity)))
         }
         Plan::Rewrite(mut list) => {
             let uid = list.next_uid();
@@ -178,8 +224,9 @@ fn record(
             }
             new.uid = uid;
             list.records.push(new);
+            let uid_validity = list.header.uid_validity;
             write_atomic(mb, path, &list.to_bytes())?;
-            Ok(Ok(uid))
+            Ok(Ok((uid, uid_validity)))
         }
         Plan::Skip(reason) => Ok(Err(reason)),
     }

@@ -56,6 +56,7 @@ pub(crate) fn save(
             vsize,
             uid_missing_reason: Some(NO_UID_REASON.to_owned()),
             dropped_keywords,
+            index_skipped_reason: None,
         });
     }
     Err(StorageError::temp(format!(

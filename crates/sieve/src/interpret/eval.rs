@@ -223,7 +223,10 @@ impl Machine<'_> {
                 // empty recipient is an unparsable one and has no parts at all.
                 let null_sender = n.eq_ignore_ascii_case("from");
                 if null_sender
-                    && matches!(part, AddressPart::All | AddressPart::LocalPart | AddressPart::Domain)
+                    && matches!(
+                        part,
+                        AddressPart::All | AddressPart::LocalPart | AddressPart::Domain
+                    )
                 {
                     out.push(value);
                 }
