@@ -218,49 +218,43 @@ impl Drop for IncomingMessage {
     }
 }
 
-/// A staging file being written, with a background thread that starts writeback early.
+/// A staging file being written. Every [`FLUSH_EVERY`] bytes the kernel is asked to start
+/// writing back what was written (`posix_fadvise(DONTNEED)` starts asynchronous writeback on
+/// Linux and drops the pages once clean), so disk writes overlap with reading the input, the
+/// final fsync has little left to do, and a large message does not sit in the page cache.
 struct Staged {
     path: PathBuf,
     file: File,
-    unflushed: u64,
-    flusher: Option<(std::sync::mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
+    written: u64,
+    flushed: u64,
 }
 
 impl Staged {
     fn new(path: PathBuf, file: File) -> Self {
-        // Best effort: without a flusher the storage's final fsync simply does all the work.
-        let flusher = file.try_clone().ok().map(|clone| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
-            let handle = std::thread::spawn(move || {
-                while rx.recv().is_ok() {
-                    let _ = clone.sync_data();
-                }
-            });
-            (tx, handle)
-        });
-        Self { path, file, unflushed: 0, flusher }
+        Self { path, file, written: 0, flushed: 0 }
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), MessageError> {
         self.file
             .write_all(bytes)
             .map_err(|error| MessageError::Stage { path: self.path.clone(), error })?;
-        self.unflushed += bytes.len() as u64;
-        if self.unflushed >= FLUSH_EVERY {
-            self.unflushed = 0;
-            if let Some((tx, _)) = &self.flusher {
-                let _ = tx.try_send(());
-            }
+        self.written += bytes.len() as u64;
+        if self.written - self.flushed >= FLUSH_EVERY {
+            let (start, len) = (self.flushed, self.written - self.flushed);
+            // Advisory only: the storage's final fsync is what makes the message durable.
+            let _ = nix::fcntl::posix_fadvise(
+                &self.file,
+                i64::try_from(start).unwrap_or(i64::MAX),
+                i64::try_from(len).unwrap_or(i64::MAX),
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+            );
+            self.flushed = self.written;
         }
         Ok(())
     }
 
-    /// Stop the flusher and hand over the path (durability is the storage's final fsync).
-    fn finish(mut self) -> PathBuf {
-        if let Some((tx, handle)) = self.flusher.take() {
-            drop(tx);
-            let _ = handle.join();
-        }
+    /// Hand over the path (durability is the storage's final fsync).
+    fn finish(self) -> PathBuf {
         self.path
     }
 }
