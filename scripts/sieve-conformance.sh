@@ -64,7 +64,7 @@ done
 
 rate=$(awk -v p="$passed" -v t="$total" 'BEGIN { printf "%.1f", 100 * p / t }')
 {
-    echo "$passed passed, $failed failed"
+    echo "conformance files: $passed passed, $failed not passing (known, see expectations)"
     echo "pass rate: $rate % of $total files"
 } | tee -a "$summary"
 

@@ -10,7 +10,11 @@ cargo fmt --all -- --check
 echo "== cargo clippy =="
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test =="
-cargo test --workspace 2>&1 | tee target/test-output.txt
-grep -q "test result: ok" target/test-output.txt || { echo "FATAL: no test ran" >&2; exit 1; }
+log=$(mktemp -t letterbox-tests.XXXXXX)
+cargo test --workspace 2>&1 | tee "$log"
+grep -q "test result: ok. [1-9]" "$log" || { echo "FATAL: no test ran" >&2; exit 1; }
 echo "== Pigeonhole conformance suite (PIGEONHOLE_TESTS, default ../shared/pigeonhole-tests) =="
 scripts/sieve-conformance.sh
+# Last line: the cargo test totals (the conformance gate above already failed the run if a
+# listed suite file regressed).
+grep "test result:" "$log" | awk '{p += $4; f += $6} END {print "tests: " p " passed, " f " failed"}'
