@@ -4,7 +4,7 @@
 //! Dovecot's tools run as the test user in HOME mode (no auth server needed). When Dovecot is
 //! missing these tests print why and pass locally, but fail when `CI` is set (design.md §6.6).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::*;
@@ -39,6 +39,21 @@ impl Dovecot {
         None
     }
 
+    /// A Dovecot tool run as the test user in HOME mode, with the test config and its own log.
+    fn user_command(t: &TestHome, program: &Path, log_name: &str, args: &[&str]) -> Command {
+        let mut cmd = as_user_command(t.ids, program);
+        cmd.env_clear()
+            .env("HOME", &t.home)
+            .env("USER", "alice")
+            .env("PATH", "/usr/bin:/bin")
+            .arg("-c")
+            .arg(&t.conf)
+            .arg("-o")
+            .arg(format!("log_path={}", t.root.join(log_name).display()))
+            .args(args);
+        cmd
+    }
+
     /// Deliver with the real dovecot-lda as the test user (HOME mode).
     pub(crate) fn deliver(
         &self,
@@ -46,34 +61,12 @@ impl Dovecot {
         args: &[&str],
         message: &[u8],
     ) -> std::process::Output {
-        let mut cmd = as_user_command(t.ids, &self.lda);
-        let log = t.root.join("dovecot-lda.log");
-        cmd.env_clear()
-            .env("HOME", &t.home)
-            .env("USER", "alice")
-            .env("PATH", "/usr/bin:/bin")
-            .arg("-c")
-            .arg(&t.conf)
-            .arg("-o")
-            .arg(format!("log_path={}", log.display()))
-            .args(args);
-        run_with_stdin(cmd, message)
+        run_with_stdin(Self::user_command(t, &self.lda, "dovecot-lda.log", args), message)
     }
 
     /// `doveadm ARGS` as the test user; stdout on success.
     fn doveadm(&self, t: &TestHome, args: &[&str]) -> String {
-        let mut cmd = as_user_command(t.ids, &self.doveadm);
-        let log = t.root.join("doveadm.log");
-        cmd.env_clear()
-            .env("HOME", &t.home)
-            .env("USER", "alice")
-            .env("PATH", "/usr/bin:/bin")
-            .arg("-c")
-            .arg(&t.conf)
-            .arg("-o")
-            .arg(format!("log_path={}", log.display()))
-            .args(args);
-        let out = run_with_stdin(cmd, b"");
+        let out = run_with_stdin(Self::user_command(t, &self.doveadm, "doveadm.log", args), b"");
         assert_code(&out, 0);
         String::from_utf8(out.stdout).unwrap()
     }
