@@ -43,6 +43,14 @@ print(' '.join(map(str, codes)) + ' | ' + ' '.join(map(str, data)))
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// Server options for the one-vmail-uid model: as root, drop to the test user's ids.
+fn vmail_uid_args(t: &TestHome) -> Vec<String> {
+    if !running_as_root() {
+        return Vec::new();
+    }
+    vec!["-o".into(), format!("mail_uid={}", t.ids.0), "-o".into(), format!("mail_gid={}", t.ids.1)]
+}
+
 fn with_bob(t: &TestHome) -> PathBuf {
     let bob = t.root.join("bob");
     make_user_dir(&bob, t.ids);
@@ -143,16 +151,7 @@ fn one_vmail_uid_refuses_other_uids() {
     let t = TestHome::new();
     let other = t.ids.0 + 1;
     t.add_passwd_line(&format!("carol::{other}:{other}::{}::", t.root.join("carol").display()));
-    let args: Vec<String> = if running_as_root() {
-        vec![
-            "-o".into(),
-            format!("mail_uid={}", t.ids.0),
-            "-o".into(),
-            format!("mail_gid={}", t.ids.1),
-        ]
-    } else {
-        Vec::new()
-    };
+    let args = vmail_uid_args(&t);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let _server = LmtpServer::start(&t.conf, &socket(&t), &args);
     let result = python_lmtp(&socket(&t), &["carol", "alice"], "Subject: uid\r\n\r\nx\r\n");
@@ -223,16 +222,7 @@ fn in_process_recipients_get_sieve_and_quota() {
     ]);
     let filler = format!("Subject: filler\n\n{}\n", "y".repeat(1500));
     assert_code(&run_with_stdin(cmd, filler.as_bytes()), 0);
-    let args: Vec<String> = if running_as_root() {
-        vec![
-            "-o".into(),
-            format!("mail_uid={}", t.ids.0),
-            "-o".into(),
-            format!("mail_gid={}", t.ids.1),
-        ]
-    } else {
-        Vec::new()
-    };
+    let args = vmail_uid_args(&t);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let _server = LmtpServer::start(&t.conf, &socket(&t), &args);
     let result = python_lmtp(
