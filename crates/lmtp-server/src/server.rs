@@ -257,6 +257,15 @@ impl<B: Backend> Worker<B> {
         let how = match result {
             Ok(crate::session::SessionEnd::Closed) => "Logged out".to_string(),
             Ok(crate::session::SessionEnd::Disconnected) => "Connection closed".to_string(),
+            // A client that hangs up before reading our reply is a disconnection, not a fault.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                "Connection closed".to_string()
+            }
             Err(e) => format!("Connection error: {e}"),
         };
         let _ = self.log.log(LogLevel::Info, &prefix, &format!("Disconnect from {from}: {how}"));

@@ -128,6 +128,23 @@ impl StorageError {
     pub fn io_error(&self) -> Option<&io::Error> {
         self.source.as_ref()
     }
+
+    /// The same error for another message of a group commit that failed as a whole (the
+    /// I/O error is recreated from its kind, errno and text, since `io::Error` is not `Clone`).
+    pub(crate) fn duplicate(&self) -> StorageError {
+        let source = self.source.as_ref().map(|e| match e.raw_os_error() {
+            Some(errno) => io::Error::from_raw_os_error(errno),
+            None => io::Error::new(e.kind(), e.to_string()),
+        });
+        StorageError {
+            kind: self.kind,
+            mailbox: self.mailbox.clone(),
+            path: self.path.clone(),
+            reason: self.reason.clone(),
+            detail: self.detail.clone(),
+            source,
+        }
+    }
 }
 
 impl fmt::Display for StorageError {

@@ -389,3 +389,50 @@ fn sigkill_while_creating_a_fresh_index_never_leaves_a_corrupt_one() {
         assert_eq!(index_complaints(&t), Vec::<String>::new(), "after {delay:?}");
     }
 }
+
+/// 8 LMTP connections delivering 25 messages each at the same time: the server's group
+/// commit shares lock holds and fsyncs among them, and Dovecot must still find every message
+/// with letterbox's UID, one APPEND per message in UID order, and no index complaint.
+#[test]
+fn concurrent_lmtp_deliveries_group_commit_into_an_index_dovecot_accepts() {
+    let Some(_dovecot) = Dovecot::find() else { return };
+    let t = index_home();
+    let socket = t.root.join("lmtp.sock");
+    let args = crate::lmtp::vmail_uid_args(&t);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = LmtpServer::start(&t.conf, &socket, &args);
+    let script = r#"
+import smtplib, sys, threading
+path = sys.argv[1]
+failures = []
+def connection(n):
+    s = smtplib.LMTP(path)
+    s.ehlo()
+    for i in range(25):
+        msg = f"Subject: c{n} m{i}\r\nMessage-ID: <c{n}.m{i}@example.com>\r\n\r\nbody {n} {i}\r\n"
+        s.mail('sender@example.com')
+        s.rcpt('alice')
+        code = s.data(msg.encode())[0]
+        if code != 250:
+            failures.append((n, i, code))
+    s.quit()
+threads = [threading.Thread(target=connection, args=(n,)) for n in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(failures)
+"#;
+    let out = Command::new("python3").arg("-c").arg(script).arg(&socket).output().unwrap();
+    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    drop(server);
+
+    assert_eq!(t.messages_in(&t.maildir()).len(), 200);
+    let uids: Vec<u32> = uidlist_records(&t.uidlist(&t.maildir())).iter().map(|r| r.0).collect();
+    assert_eq!(uids, (1..=200).collect::<Vec<u32>>());
+    let expected: Vec<String> = (1..=200).map(|uid: u32| uid.to_string()).collect();
+    assert_eq!(appends(&t.maildir().join("dovecot.index.log")), expected);
+    let status = doveadm(&t, &["mailbox", "status", "messages uidnext", "INBOX"]);
+    assert_eq!(status.trim(), "INBOX messages=200 uidnext=201");
+    assert_eq!(fetch(&t, "INBOX"), on_disk(&t, &t.maildir()));
+    assert_eq!(index_complaints(&t), Vec::<String>::new());
+}

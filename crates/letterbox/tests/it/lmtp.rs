@@ -44,7 +44,7 @@ print(' '.join(map(str, codes)) + ' | ' + ' '.join(map(str, data)))
 }
 
 /// Server options for the one-vmail-uid model: as root, drop to the test user's ids.
-fn vmail_uid_args(t: &TestHome) -> Vec<String> {
+pub(crate) fn vmail_uid_args(t: &TestHome) -> Vec<String> {
     if !running_as_root() {
         return Vec::new();
     }

@@ -136,6 +136,11 @@ pub(crate) struct Delivered<'a> {
     /// The uidlist's `(mtime, nsecs, size)` before the record was appended (`None` when
     /// this delivery created it).
     pub uidlist_before: Option<(u32, u32, u32)>,
+    /// False for all but the last message of a group commit: the uidlist already holds the
+    /// records of the messages after it, which the index does not have yet, so only the last
+    /// transaction may record the uidlist's new stat in the `maildir` header. (Claiming it
+    /// earlier would let Dovecot skip reading the uidlist if a later update were skipped.)
+    pub claim_uidlist: bool,
 }
 
 /// Updates the index files for one delivered message. Returns `None` when they were
@@ -306,7 +311,11 @@ fn build_update<'m>(
 ) -> Result<IndexUpdate<'m>, IndexSkip> {
     let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |t| t.as_secs());
     let now = u32::try_from(now_secs).unwrap_or(u32::MAX);
-    let uidlist_after = stat_triple(d.uidlist).map_err(|e| IndexSkip::io("stat", d.uidlist, e))?;
+    let uidlist_after = if d.claim_uidlist {
+        stat_triple(d.uidlist).map_err(|e| IndexSkip::io("stat", d.uidlist, e))?
+    } else {
+        prev.map_or((0, 0, 0), |h| (h.uidlist_mtime, h.uidlist_mtime_nsecs, h.uidlist_size))
+    };
     let received = fs::metadata(d.path).map(|m| m.mtime() as u32).unwrap_or(now);
     Ok(IndexUpdate {
         uid: d.uid,

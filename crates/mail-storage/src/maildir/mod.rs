@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod filename;
+pub(crate) mod group_commit;
 pub(crate) mod index_update;
 pub mod keywords;
 pub(crate) mod save;

@@ -1,7 +1,10 @@
 //! Saving one message (maildir.md §2, maildir-save.c): write `tmp/<base>` (or hard-link the
 //! staged file there), fsync, then under the uidlist lock rename into `new/` or `cur/`,
-//! fsync the directory and record the UID. A failure at any step removes what was written,
-//! so a message is either completely delivered or absent from `new/` and `cur/`.
+//! fsync the directory and record the UID — the last steps through the group commit
+//! ([`super::group_commit`]), which shares one lock hold and one pair of fsyncs among the
+//! messages that threads of this process save into the same mailbox at the same moment. A
+//! failure at any step removes what was written, so a message is either completely delivered
+//! or absent from `new/` and `cur/`.
 
 use std::cell::Cell;
 use std::fs::{self, File, OpenOptions};
@@ -14,7 +17,8 @@ use crate::mailbox::{MailFlags, MessageSource, SaveOptions, SavedMail};
 use crate::maildir::MaildirMailbox;
 use crate::maildir::create::{Permissions, ensure_subdirs};
 use crate::maildir::filename::{info_suffix, unique_base, virtual_size, with_sizes};
-use crate::maildir::uidlist_sync::commit;
+use crate::maildir::group_commit;
+use crate::maildir::uidlist_sync::PendingSave;
 
 /// How often a fresh unique name is tried when `tmp/<base>` already exists.
 const NAME_ATTEMPTS: usize = 10;
@@ -48,9 +52,13 @@ pub(crate) fn save(
 ) -> Result<SavedMail, StorageError> {
     let written = write_tmp(mb, source, opts)?;
     let storage_id = with_sizes(&written.base, written.size, written.vsize);
-    let committed = commit(mb, &storage_id, opts, |letters| {
-        place(mb, &written.guard, &storage_id, &opts.flags, letters)
-    })?;
+    let pending = PendingSave {
+        storage_id: storage_id.clone(),
+        tmp: written.guard.path.clone(),
+        opts: opts.clone(),
+    };
+    let committed = group_commit::submit(mb, pending)?;
+    written.guard.armed.set(false);
     Ok(SavedMail {
         uid: committed.uid,
         path: committed.path,
@@ -189,10 +197,11 @@ fn finish_file(
     Ok(())
 }
 
-/// Renames the tmp file to `new/<id>` or `cur/<id>:2,<flags>` and fsyncs that directory.
-fn place(
+/// Renames the tmp file to `new/<id>` or `cur/<id>:2,<flags>` (creating missing
+/// subdirectories); the caller fsyncs the directory.
+pub(crate) fn rename_into_place(
     mb: &MaildirMailbox,
-    guard: &TmpGuard,
+    tmp: &Path,
     storage_id: &str,
     flags: &MailFlags,
     letters: &[char],
@@ -201,19 +210,12 @@ fn place(
     let sub = if suffix.is_some() { "cur" } else { "new" };
     let dest_dir = mb.paths.dir.join(sub);
     let dest = dest_dir.join(format!("{storage_id}{}", suffix.unwrap_or_default()));
-    if let Err(e) = fs::rename(&guard.path, &dest) {
+    if let Err(e) = fs::rename(tmp, &dest) {
         if e.kind() != io::ErrorKind::NotFound || dest_dir.is_dir() {
             return Err(StorageError::io("rename", &dest, e, false));
         }
         ensure_subdirs(&mb.paths.dir, &mb.perms)?;
-        fs::rename(&guard.path, &dest).map_err(|e| StorageError::io("rename", &dest, e, false))?;
-    }
-    guard.armed.set(false);
-    if mb.settings.fsync.enabled()
-        && let Err(e) = File::open(&dest_dir).and_then(|dir| dir.sync_data())
-    {
-        let _ = fs::remove_file(&dest);
-        return Err(StorageError::io("fdatasync", &dest_dir, e, false));
+        fs::rename(tmp, &dest).map_err(|e| StorageError::io("rename", &dest, e, false))?;
     }
     Ok(dest)
 }

@@ -23,6 +23,7 @@ use crate::mailbox::SaveOptions;
 use crate::maildir::MaildirMailbox;
 use crate::maildir::index_update::{Delivered, stat_triple, update_index};
 use crate::maildir::keywords::letters_for;
+use crate::maildir::save::rename_into_place;
 
 /// Outcome of a commit.
 #[derive(Debug)]
@@ -34,6 +35,25 @@ pub(crate) struct Committed {
     pub index_skipped_reason: Option<String>,
 }
 
+/// One message written (and made durable) in `tmp/`, waiting to be placed and given a UID.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingSave {
+    /// The base name with `,S=` and `,W=`.
+    pub storage_id: String,
+    /// The file in `tmp/`.
+    pub tmp: PathBuf,
+    /// Flags, keywords and forced GUID.
+    pub opts: SaveOptions,
+}
+
+/// A message renamed into `new/` or `cur/`, not yet recorded.
+struct Placed {
+    index: usize,
+    path: PathBuf,
+    dropped_keywords: Vec<String>,
+    keywords: Vec<String>,
+}
+
 /// How the record will be written.
 enum Plan {
     Append { file: File, offset: u64, uid: u32, uid_validity: u32 },
@@ -42,18 +62,16 @@ enum Plan {
     Skip(String),
 }
 
-/// Takes the uidlist lock, assigns keyword letters, lets `place` rename the message into
-/// `new/` or `cur/` (it receives the keyword letters), then records the UID. If recording
-/// fails the placed file is unlinked again while the lock is still held.
-pub(crate) fn commit(
+/// Places and records a group of messages under ONE hold of the uidlist lock (group
+/// commit): each is renamed into `new/` or `cur/` with its keyword letters, the directories
+/// are fsynced once, then all records are appended in one write and one fdatasync, and the
+/// index gets one transaction per message. The result for each message is at its position.
+/// If recording fails, every placed file is unlinked again while the lock is still held.
+pub(crate) fn commit_batch(
     mb: &MaildirMailbox,
-    storage_id: &str,
-    opts: &SaveOptions,
-    place: impl FnOnce(&[char]) -> Result<PathBuf, StorageError>,
-) -> Result<Committed, StorageError> {
-    let keywords = &opts.keywords;
-    let control = &mb.paths.control;
-    let uidlist_path = control.join(UIDLIST_FILE);
+    saves: &[PendingSave],
+) -> Vec<Result<Committed, StorageError>> {
+    let uidlist_path = mb.paths.control.join(UIDLIST_FILE);
     let lock_settings = DotlockSettings {
         timeout: mb.settings.dotlock_timeout,
         stale_timeout: std::time::Duration::from_secs(120),
@@ -61,65 +79,177 @@ pub(crate) fn commit(
         file_mode: mb.perms.file_mode,
         gid: mb.perms.gid,
     };
-    let lock = match Dotlock::acquire(&uidlist_path, &lock_settings) {
-        Ok(lock) => lock,
-        Err(timeout @ DotlockError::Timeout { .. }) => {
-            let (letters, dropped_keywords) =
-                letters_for(control, keywords, false, &mb.perms, &mb.settings)?;
-            let path = place(&letters)?;
-            let reason = Some(timeout.to_string());
-            return Ok(Committed {
-                path,
-                uid: None,
-                uid_missing_reason: reason,
-                dropped_keywords,
-                index_skipped_reason: no_uid_index_reason(mb),
-            });
+    match Dotlock::acquire(&uidlist_path, &lock_settings) {
+        Ok(lock) => {
+            let results = commit_locked(mb, &uidlist_path, saves);
+            // An overridden lock cannot be undone any more; the records are already durable.
+            let _ = lock.release();
+            results
         }
-        Err(e) => return Err(e.into()),
+        Err(timeout @ DotlockError::Timeout { .. }) => place_without_uids(mb, saves, &timeout),
+        Err(e) => {
+            let err = StorageError::from(e);
+            saves.iter().map(|_| Err(err.duplicate())).collect()
+        }
+    }
+}
+
+/// At the lock timeout the messages are still delivered, without UIDs (Dovecot assigns
+/// them at its next sync); keywords get letters only if already known.
+fn place_without_uids(
+    mb: &MaildirMailbox,
+    saves: &[PendingSave],
+    timeout: &DotlockError,
+) -> Vec<Result<Committed, StorageError>> {
+    let mut results: Vec<Result<Committed, StorageError>> = Vec::with_capacity(saves.len());
+    let mut placed = Vec::new();
+    for (index, save) in saves.iter().enumerate() {
+        match place_one(mb, index, save, false) {
+            Ok(p) => {
+                placed.push(p);
+                results.push(Err(StorageError::temp("not committed")));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    if let Err(e) = sync_dirs(mb, &placed) {
+        for p in &placed {
+            let _ = fs::remove_file(&p.path);
+            results[p.index] = Err(e.duplicate());
+        }
+        return results;
+    }
+    for p in placed {
+        results[p.index] = Ok(Committed {
+            path: p.path,
+            uid: None,
+            uid_missing_reason: Some(timeout.to_string()),
+            dropped_keywords: p.dropped_keywords,
+            index_skipped_reason: no_uid_index_reason(mb),
+        });
+    }
+    results
+}
+
+/// The group commit with the uidlist lock held.
+fn commit_locked(
+    mb: &MaildirMailbox,
+    uidlist_path: &Path,
+    saves: &[PendingSave],
+) -> Vec<Result<Committed, StorageError>> {
+    let fail_all = |e: StorageError| saves.iter().map(|_| Err(e.duplicate())).collect();
+    let plan = match plan(mb, uidlist_path) {
+        Ok(plan) => plan,
+        Err(e) => return fail_all(e),
     };
-    let (letters, dropped_keywords) =
-        letters_for(control, keywords, true, &mb.perms, &mb.settings)?;
-    let plan = plan(mb, &uidlist_path)?;
     let uidlist_before = match plan {
-        Plan::Append { .. } | Plan::Rewrite(_) => stat_triple(&uidlist_path).ok(),
+        Plan::Append { .. } | Plan::Rewrite(_) => stat_triple(uidlist_path).ok(),
         Plan::Create | Plan::Skip(_) => None,
     };
-    let path = place(&letters)?;
-    let mut new_record = UidlistRecord::new(0, storage_id);
-    if let Some(guid) =
-        opts.guid.as_ref().filter(|g| !g.is_empty() && !g.contains(char::is_whitespace))
-    {
-        new_record.extensions.push((b'G', guid.clone()));
+    let mut results: Vec<Result<Committed, StorageError>> = Vec::with_capacity(saves.len());
+    let mut placed = Vec::new();
+    for (index, save) in saves.iter().enumerate() {
+        match place_one(mb, index, save, true) {
+            Ok(p) => {
+                placed.push(p);
+                results.push(Err(StorageError::temp("not committed")));
+            }
+            Err(e) => results.push(Err(e)),
+        }
     }
-    let (uid, uid_missing_reason, index_skipped_reason) =
-        match record(mb, &uidlist_path, plan, new_record) {
-            Ok(Ok((uid, uid_validity))) => {
+    let undo = |placed: &[Placed], results: &mut Vec<Result<Committed, StorageError>>, e| {
+        for p in placed {
+            let _ = fs::remove_file(&p.path);
+            results[p.index] = Err(StorageError::duplicate(&e));
+        }
+    };
+    if let Err(e) = sync_dirs(mb, &placed) {
+        undo(&placed, &mut results, e);
+        return results;
+    }
+    let records = placed.iter().map(|p| new_record(&saves[p.index])).collect();
+    let recorded = match record(mb, uidlist_path, plan, records) {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            undo(&placed, &mut results, e);
+            return results;
+        }
+    };
+    let last = placed.len().saturating_sub(1);
+    for (n, p) in placed.into_iter().enumerate() {
+        let (uid, uid_missing_reason, index_skipped_reason) = match &recorded {
+            Ok((first_uid, uid_validity)) => {
+                let uid = first_uid + n as u32;
                 // Still under the uidlist lock, after the uidlist append (maildir.md §2).
                 let delivered = Delivered {
                     uid,
-                    uid_validity,
-                    flags: opts.flags,
-                    keywords: indexed_keywords(keywords, &letters, &dropped_keywords),
-                    path: &path,
-                    uidlist: &uidlist_path,
+                    uid_validity: *uid_validity,
+                    flags: saves[p.index].opts.flags,
+                    keywords: p.keywords.clone(),
+                    path: &p.path,
+                    uidlist: uidlist_path,
                     uidlist_before,
+                    claim_uidlist: n == last,
                 };
                 (Some(uid), None, update_index(mb, &delivered))
             }
-            Ok(Err(reason)) => (
+            Err(reason) => (
                 None,
                 Some(format!("{reason}; Dovecot assigns the UID at its next sync")),
                 no_uid_index_reason(mb),
             ),
-            Err(e) => {
-                let _ = fs::remove_file(&path);
-                return Err(e);
-            }
         };
-    // An overridden lock cannot be undone any more; the record is already durable.
-    let _ = lock.release();
-    Ok(Committed { path, uid, uid_missing_reason, dropped_keywords, index_skipped_reason })
+        results[p.index] = Ok(Committed {
+            path: p.path,
+            uid,
+            uid_missing_reason,
+            dropped_keywords: p.dropped_keywords,
+            index_skipped_reason,
+        });
+    }
+    results
+}
+
+/// Keyword letters, then the rename into place (no directory fsync yet).
+fn place_one(
+    mb: &MaildirMailbox,
+    index: usize,
+    save: &PendingSave,
+    may_assign: bool,
+) -> Result<Placed, StorageError> {
+    let wanted = &save.opts.keywords;
+    let (letters, dropped_keywords) =
+        letters_for(&mb.paths.control, wanted, may_assign, &mb.perms, &mb.settings)?;
+    let path = rename_into_place(mb, &save.tmp, &save.storage_id, &save.opts.flags, &letters)?;
+    let keywords = indexed_keywords(wanted, &letters, &dropped_keywords);
+    Ok(Placed { index, path, dropped_keywords, keywords })
+}
+
+/// fsyncs each directory that received a message (once, however many it received).
+fn sync_dirs(mb: &MaildirMailbox, placed: &[Placed]) -> Result<(), StorageError> {
+    if !mb.settings.fsync.enabled() {
+        return Ok(());
+    }
+    let mut dirs: Vec<&Path> = placed.iter().filter_map(|p| p.path.parent()).collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        File::open(dir)
+            .and_then(|d| d.sync_data())
+            .map_err(|e| StorageError::io("fdatasync", dir, e, false))?;
+    }
+    Ok(())
+}
+
+/// The uidlist record of one save (UID filled in by `record`).
+fn new_record(save: &PendingSave) -> UidlistRecord {
+    let mut new = UidlistRecord::new(0, &save.storage_id);
+    if let Some(guid) =
+        save.opts.guid.as_ref().filter(|g| !g.is_empty() && !g.contains(char::is_whitespace))
+    {
+        new.extensions.push((b'G', guid.clone()));
+    }
+    new
 }
 
 /// Why a message without a UID is not in the index (nothing to say with `INDEX=MEMORY`).
@@ -189,20 +319,25 @@ fn index_exists(index_dir: &Path) -> bool {
     ["dovecot.index", "dovecot.index.log"].iter().any(|name| index_dir.join(name).exists())
 }
 
-/// Writes the record; returns its UID and the UIDVALIDITY, or (inner error) the reason
-/// when the plan was to skip.
+/// Writes the records (consecutive UIDs); returns the first UID and the UIDVALIDITY, or
+/// (inner error) the reason when the plan was to skip.
 fn record(
     mb: &MaildirMailbox,
     path: &Path,
     plan: Plan,
-    mut new: UidlistRecord,
+    mut new: Vec<UidlistRecord>,
 ) -> Result<Result<(u32, u32), String>, StorageError> {
     let fsync = mb.settings.fsync.enabled();
+    let number = |new: &mut Vec<UidlistRecord>, first: u32| {
+        for (n, record) in new.iter_mut().enumerate() {
+            record.uid = first + n as u32;
+        }
+    };
     match plan {
         Plan::Append { file, offset, uid, uid_validity } => {
-            new.uid = uid;
-            let line = new.to_line();
-            file.write_all_at(line.as_bytes(), offset)
+            number(&mut new, uid);
+            let lines: String = new.iter().map(UidlistRecord::to_line).collect();
+            file.write_all_at(lines.as_bytes(), offset)
                 .map_err(|e| StorageError::io("write", path, e, false))?;
             if fsync {
                 file.sync_data().map_err(|e| StorageError::io("fdatasync", path, e, false))?;
@@ -212,8 +347,8 @@ fn record(
         Plan::Create => {
             let uid_validity = next_uidvalidity(&mb.paths.control_root, mb.perms.file_mode);
             let header = UidlistHeader::new(uid_validity, 1, generate_guid(&mb.settings.hostname));
-            new.uid = 1;
-            let list = Uidlist { header, records: vec![new] };
+            number(&mut new, 1);
+            let list = Uidlist { header, records: new };
             write_atomic(mb, path, &list.to_bytes())?;
             Ok(Ok((1, uid_validity)))
         }
@@ -222,8 +357,8 @@ fn record(
             if list.header.guid.is_none() {
                 list.header.guid = Some(generate_guid(&mb.settings.hostname));
             }
-            new.uid = uid;
-            list.records.push(new);
+            number(&mut new, uid);
+            list.records.extend(new);
             let uid_validity = list.header.uid_validity;
             write_atomic(mb, path, &list.to_bytes())?;
             Ok(Ok((uid, uid_validity)))
