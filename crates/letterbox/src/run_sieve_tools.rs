@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use sieve::{CompileOptions, Compiled, Envelope, ExtensionConfig, IncludeLocation, MessageView};
+use delivery::sieve_delivery::script_cache::{
+    self, CacheTarget, CacheWriteError, CompileFailure, IncludeDirs,
+};
+use sieve::{CompileOptions, Compiled, Envelope, ExtensionConfig, MessageView};
 
 use crate::exit_status::ExitStatus;
 
@@ -54,48 +56,53 @@ fn parse(args: &[String], with_values: &str) -> Result<ToolArgs, String> {
     Ok(out)
 }
 
-/// `include :personal` reads from the script's own directory.
-struct DirIncludes(std::path::PathBuf);
-
-impl sieve::IncludeResolver for DirIncludes {
-    fn load(&self, location: IncludeLocation, name: &str) -> Result<Option<String>, String> {
-        if location == IncludeLocation::Global {
-            return Err("include: sieve_global is not configured".into());
-        }
-        match std::fs::read_to_string(self.0.join(format!("{name}.sieve"))) {
-            Ok(text) => Ok(Some(text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("include: {e}")),
-        }
-    }
-}
-
-fn compile_file(path: &str, extensions: Option<&str>) -> Result<Compiled, String> {
-    let source = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+/// Compiles the script at `path` with the default extensions (plus `-x`), `include :personal`
+/// reading from the script's own directory; with `cache`, the compiled script is also written
+/// to its cache file (`NAME.lbsvbin`, as Pigeonhole's sievec writes `NAME.svbin`; sieve-test
+/// neither reads nor writes caches, as Pigeonhole's does not). The cache
+/// serves a delivery only when the delivery compiles with the same settings; otherwise the
+/// delivery simply compiles again.
+fn compile_file(
+    path: &str,
+    extensions: Option<&str>,
+    cache: bool,
+) -> Result<(Compiled, Option<Result<(), CacheWriteError>>), String> {
     let mut settings = BTreeMap::new();
     if let Some(x) = extensions {
         settings.insert("sieve_extensions".to_string(), x.to_string());
     }
-    let dir = Path::new(path).parent().map(Path::to_path_buf).unwrap_or_default();
+    let script = Path::new(path);
+    let dirs = IncludeDirs {
+        personal: Some(script.parent().map(Path::to_path_buf).unwrap_or_default()),
+        global: None,
+    };
     let opts = CompileOptions {
         extensions: ExtensionConfig::from_settings(&settings),
-        includes: Some(Arc::new(DirIncludes(dir))),
         ..CompileOptions::default()
     };
-    let name =
-        Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = script.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let name = name.strip_suffix(".sieve").unwrap_or(&name).to_string();
-    sieve::compile(&String::from_utf8_lossy(&source), &name, &opts).map_err(|diags| {
-        let mut text = String::new();
-        for d in diags.errors.iter().chain(diags.warnings.iter()) {
-            text.push_str(&format!(
-                "{path}:{}: {}\n",
-                d.line,
-                d.to_string().split_once(": ").map_or("", |(_, r)| r)
-            ));
+    let cache_file = script_cache::cache_path(script);
+    let target = CacheTarget { script, cache: &cache_file, name: &name };
+    let result = if cache {
+        script_cache::compile_and_cache(target, &opts, &dirs).map(|(c, w)| (c, Some(w)))
+    } else {
+        script_cache::compile_uncached(target, &opts, &dirs).map(|c| (c, None))
+    };
+    result.map_err(|failure| match failure {
+        CompileFailure::Read(e) => format!("{path}: {e}\n"),
+        CompileFailure::Diagnostics(diags) => {
+            let mut text = String::new();
+            for d in diags.errors.iter().chain(diags.warnings.iter()) {
+                text.push_str(&format!(
+                    "{path}:{}: {}\n",
+                    d.line,
+                    d.to_string().split_once(": ").map_or("", |(_, r)| r)
+                ));
+            }
+            text.push_str(&format!("{name}: error: validation failed.\n"));
+            text
         }
-        text.push_str(&format!("{name}: error: validation failed.\n"));
-        text
     })
 }
 
@@ -115,14 +122,18 @@ pub fn run_sievec(args: &[String]) -> std::process::ExitCode {
     };
     let mut ok = true;
     for path in &parsed.positional {
-        match compile_file(path, parsed.extensions.as_deref()) {
-            Ok(compiled) => {
+        match compile_file(path, parsed.extensions.as_deref(), true) {
+            Ok((compiled, written)) => {
                 for w in &compiled.warnings {
                     eprintln!(
                         "{path}:{}: {}",
                         w.line,
                         w.to_string().split_once(": ").map_or("", |(_, r)| r)
                     );
+                }
+                // Like Pigeonhole's sievec: an error line, but the script did compile (exit 0).
+                if let Some(Err(e)) = written {
+                    eprintln!("sievec: Error: failed to save compiled script for {path}: {e}");
                 }
             }
             Err(text) => {
@@ -204,8 +215,8 @@ pub fn run_sieve_test(args: &[String]) -> std::process::ExitCode {
     let scripts: Vec<&String> =
         parsed.before.iter().chain(std::iter::once(&parsed.positional[0])).collect();
     for script in &scripts {
-        let compiled = match compile_file(script, parsed.extensions.as_deref()) {
-            Ok(c) => c,
+        let compiled = match compile_file(script, parsed.extensions.as_deref(), false) {
+            Ok((c, _)) => c,
             Err(text) => {
                 eprint!("{text}");
                 eprintln!("sieve-test: Fatal: failed to compile sieve script");

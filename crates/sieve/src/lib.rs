@@ -7,8 +7,9 @@
 //! the outside world (mailbox existence, duplicate tracking, environment items, the current
 //! time, spam scores) is answered by the host through [`ScriptEnvironment`]; included scripts
 //! are loaded at compile time through [`IncludeResolver`]; the host executes the resulting
-//! actions. It deliberately does not read script files, cache compiled scripts, store mail or
-//! send messages. Behaviour, error wording and limits mirror Pigeonhole 0.5.19
+//! actions. It deliberately does not read script or cache files, store mail or send messages;
+//! [`binary`] only converts a compiled [`Script`] to and from the bytes of the host's
+//! compiled-script cache. Behaviour, error wording and limits mirror Pigeonhole 0.5.19
 //! (`src/lib-sieve/`), the Sieve plugin of Dovecot 2.3.19; no code was taken from it.
 //!
 //! Typical use: build [`CompileOptions`] from the plugin settings
@@ -25,6 +26,7 @@
 //! receive the running [`Machine`].
 
 pub mod address;
+pub mod binary;
 pub mod diag;
 pub mod extensions;
 pub mod interpret;

@@ -17,12 +17,21 @@ pub fn compile_regex(pattern: &str, comparator: Comparator) -> Result<Regex, Str
     if comparator == Comparator::AsciiNumeric {
         return Err("comparator not supported".into());
     }
-    RegexBuilder::new(&translate_posix(pattern))
-        .case_insensitive(comparator == Comparator::AsciiCasemap)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| posix_wording(&e.to_string()))
+    let translated = translate_posix(pattern);
+    // The case flag goes into the pattern itself (not the builder) so that `Regex::as_str`
+    // rebuilds an identical regex from the compiled-script cache (`crate::binary`).
+    let full = if comparator == Comparator::AsciiCasemap {
+        format!("(?i){translated}")
+    } else {
+        translated
+    };
+    build_regex(&full).map_err(|e| posix_wording(&e.to_string()))
+}
+
+/// Builds a regex from a pattern already in the `regex` crate's syntax (what
+/// [`compile_regex`] produced, as returned by `Regex::as_str`), with the same size limits.
+pub fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_SIZE_LIMIT).build()
 }
 
 /// Words a regex compile error the way glibc's `regerror` does, where there is an equivalent.

@@ -1,15 +1,17 @@
 //! The compiled form the interpreter runs: validated, with every command, test, comparator,
 //! match type and variable resolved to typed data, so no name is looked up at run time.
 //! It is plain data (apart from pre-compiled regular expressions and host-provided custom
-//! commands) so a later session can serialise it as the on-disk cache.
+//! commands), serialisable with serde for the on-disk cache ([`crate::binary`]).
 
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::diag::Pos;
 use crate::interpret::custom::{CustomCommand, CustomTest};
 
 /// A compiled script: the main program plus every script it includes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct Script {
     /// Name of the main script (for messages).
     pub name: String,
@@ -22,7 +24,7 @@ pub struct Script {
 }
 
 /// One included script.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct IncludedProgram {
     /// Personal or global location.
     pub location: IncludeLocation,
@@ -33,7 +35,7 @@ pub struct IncludedProgram {
 }
 
 /// Where `include` looks for a script (RFC 6609).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IncludeLocation {
     /// `:personal` (the default): the user's script storage.
     Personal,
@@ -42,7 +44,7 @@ pub enum IncludeLocation {
 }
 
 /// One program: its commands and how many local variables it uses.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Serialize, Deserialize, Clone, Default)]
 pub struct Program {
     /// Top-level commands.
     pub ops: Vec<Op>,
@@ -53,7 +55,7 @@ pub struct Program {
 }
 
 /// A command with its position.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct Op {
     /// Line of the command (for run-time errors and action sources).
     pub pos: Pos,
@@ -62,13 +64,15 @@ pub struct Op {
 }
 
 /// The commands.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub enum OpKind {
     /// `if`/`elsif`/`else` chain.
     If {
         /// Conditions and their blocks, in order.
+        #[serde(deserialize_with = "crate::binary::serde_impls::nested")]
         branches: Vec<(Test, Vec<Op>)>,
         /// The `else` block.
+        #[serde(deserialize_with = "crate::binary::serde_impls::nested")]
         otherwise: Option<Vec<Op>>,
     },
     /// `stop`
@@ -147,6 +151,7 @@ pub enum OpKind {
     /// `foreverypart` (RFC 5703 §3).
     ForEveryPart {
         /// Loop body.
+        #[serde(deserialize_with = "crate::binary::serde_impls::nested")]
         block: Vec<Op>,
     },
     /// `break`: leave the innermost loop plus this many enclosing ones.
@@ -215,7 +220,7 @@ impl std::fmt::Debug for CustomTestCall {
 }
 
 /// Validated arguments of a custom command/test, strings compiled (variables resolved).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Serialize, Deserialize, Clone, Default)]
 pub struct CustomArgs {
     /// Tags given, with their parameter.
     pub tags: Vec<(String, Option<CustomValue>)>,
@@ -224,11 +229,12 @@ pub struct CustomArgs {
     /// Match type and comparator, when the signature accepts them.
     pub spec: Option<MatchSpec>,
     /// Block (for block commands such as the testsuite's `test`).
+    #[serde(deserialize_with = "crate::binary::serde_impls::nested")]
     pub block: Vec<Op>,
 }
 
 /// One compiled argument value of a custom command.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub enum CustomValue {
     /// A string.
     Str(PStr),
@@ -239,7 +245,7 @@ pub enum CustomValue {
 }
 
 /// `setflag`, `addflag`, `removeflag`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
 pub enum FlagAction {
     /// Replace.
     Set,
@@ -250,7 +256,7 @@ pub enum FlagAction {
 }
 
 /// `set` modifiers (RFC 5229 §4.1), `:encodeurl` from enotify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Modifier {
     /// `:lower`
     Lower,
@@ -283,7 +289,7 @@ impl Modifier {
 }
 
 /// The vacation command's arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct VacationOp {
     /// Period in seconds, already clamped to the configured limits.
     pub seconds: u64,
@@ -302,7 +308,7 @@ pub struct VacationOp {
 }
 
 /// The report command's arguments (vnd.dovecot.report).
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct ReportOp {
     /// Feedback type (`abuse`, ...).
     pub feedback_type: PStr,
@@ -315,7 +321,7 @@ pub struct ReportOp {
 }
 
 /// The notify command's arguments (RFC 5435).
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct NotifyOp {
     /// Method URI.
     pub method: PStr,
@@ -330,18 +336,18 @@ pub struct NotifyOp {
 }
 
 /// A test.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub enum Test {
     /// `true`
     True,
     /// `false`
     False,
     /// `not`
-    Not(Box<Test>),
+    Not(#[serde(deserialize_with = "crate::binary::serde_impls::nested")] Box<Test>),
     /// `anyof`
-    AnyOf(Vec<Test>),
+    AnyOf(#[serde(deserialize_with = "crate::binary::serde_impls::nested")] Vec<Test>),
     /// `allof`
-    AllOf(Vec<Test>),
+    AllOf(#[serde(deserialize_with = "crate::binary::serde_impls::nested")] Vec<Test>),
     /// `exists` (`:mime`/`:anychild` with the mime extension)
     Exists {
         /// Header names.
@@ -484,7 +490,7 @@ pub enum Test {
 }
 
 /// `:mime` options of header/address/exists (RFC 5703 §4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct MimeOpts {
     /// `:anychild`: the current part and all parts below it.
     pub anychild: bool,
@@ -493,7 +499,7 @@ pub struct MimeOpts {
 }
 
 /// `:type`, `:subtype`, `:contenttype`, `:param`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub enum MimeOption {
     /// The whole value.
     None,
@@ -508,7 +514,7 @@ pub enum MimeOption {
 }
 
 /// `date`/`currentdate` arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct DateTest {
     /// Header name (`None` = `currentdate`).
     pub header: Option<PStr>,
@@ -525,7 +531,7 @@ pub struct DateTest {
 }
 
 /// `duplicate` arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct DuplicateTest {
     /// `:handle`.
     pub handle: Option<PStr>,
@@ -540,7 +546,7 @@ pub struct DuplicateTest {
 }
 
 /// `spamtest`/`virustest` arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct ScoreTest {
     /// True for virustest.
     pub virus: bool,
@@ -553,7 +559,7 @@ pub struct ScoreTest {
 }
 
 /// Body transform (RFC 5173 §5).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub enum BodyTransform {
     /// `:raw`
     Raw,
@@ -564,16 +570,18 @@ pub enum BodyTransform {
 }
 
 /// Keys of a match, with regexes compiled at compile time when they are constant.
-#[derive(Debug, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct Keys {
     /// Key strings.
     pub list: Vec<PStr>,
-    /// Pre-compiled regexes (`:regex` with constant keys), same order as `list`.
+    /// Pre-compiled regexes (`:regex` with constant keys), same order as `list`. Cached as
+    /// their pattern strings and rebuilt when loaded.
+    #[serde(with = "crate::binary::serde_impls::regexes")]
     pub regexes: Option<Vec<regex::Regex>>,
 }
 
 /// Comparators (RFC 4790).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
 pub enum Comparator {
     /// `i;octet`
     Octet,
@@ -584,7 +592,7 @@ pub enum Comparator {
 }
 
 /// Relational operators (RFC 5231).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
 pub enum Relation {
     /// `gt`
     Gt,
@@ -601,7 +609,7 @@ pub enum Relation {
 }
 
 /// Match types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
 pub enum MatchType {
     /// `:is` (the default)
     Is,
@@ -618,7 +626,7 @@ pub enum MatchType {
 }
 
 /// Match type and comparator of one test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
 pub struct MatchSpec {
     /// Match type.
     pub match_type: MatchType,
@@ -633,7 +641,7 @@ impl Default for MatchSpec {
 }
 
 /// Address parts (RFC 5228 §2.7.4, RFC 5233).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AddressPart {
     /// `:all` (the default)
     #[default]
@@ -649,7 +657,7 @@ pub enum AddressPart {
 }
 
 /// A string in the program: constant, or a template with variable references.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub enum PStr {
     /// A constant.
     Lit(String),
@@ -668,7 +676,7 @@ impl PStr {
 }
 
 /// One piece of a template string.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub enum Part {
     /// Literal text.
     Lit(String),
@@ -679,7 +687,7 @@ pub enum Part {
 }
 
 /// A resolved variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub enum VarRef {
     /// Local variable slot of the current program.
     Local(usize),

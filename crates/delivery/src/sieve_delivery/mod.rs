@@ -14,6 +14,7 @@ mod execute;
 mod flags;
 mod host;
 mod outgoing;
+pub mod script_cache;
 mod sending;
 
 use std::collections::BTreeMap;
@@ -156,7 +157,8 @@ fn run_one(
         sreq.plugin,
         seq.personal_dir.as_deref(),
         seq.global_dir.as_deref(),
-    ) {
+        log,
+    )? {
         Ok(c) => c,
         Err(failure) => {
             compile_error(script, user_log, log, failure)?;

@@ -11,6 +11,7 @@ mod maildir;
 mod mbox;
 mod quota;
 mod robustness;
+mod sieve_cache;
 mod sieve_delivery;
 mod sieve_sending;
 mod sieve_tools;

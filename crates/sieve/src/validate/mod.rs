@@ -4,7 +4,7 @@
 //! Pigeonhole's wording and order.
 
 pub mod signature;
-mod strings;
+pub(crate) mod strings;
 
 pub use strings::is_identifier;
 
