@@ -10,11 +10,12 @@
 //! not), the lock is first taken in a process-wide registry, so that the "lock has our own
 //! pid, so it is a leftover" rule can never break a lock held by a sibling thread.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -85,6 +86,7 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Dot
 pub struct Dotlock {
     target: PathBuf,
     lock_path: PathBuf,
+    /// The lock file, open (`None` for a lock linked from a kept source: no replace mode).
     file: Option<File>,
     dev: u64,
     ino: u64,
@@ -94,6 +96,26 @@ pub struct Dotlock {
 impl Dotlock {
     /// Takes the lock for `target`, waiting up to `settings.timeout`.
     pub fn acquire(target: &Path, settings: &DotlockSettings) -> Result<Dotlock, DotlockError> {
+        Self::acquire_inner(target, settings, false)
+    }
+
+    /// Like [`Dotlock::acquire`], for a lock that will only be released, never used in
+    /// replace mode. In a process that enabled [`keep_link_sources`], the temporary file the
+    /// lock is linked from is kept for the next acquisition, so taking and releasing the lock
+    /// allocates and frees no inode (on ext4 without a journal, every freed inode slows the
+    /// next file creations in the directory for a while).
+    pub fn acquire_release_only(
+        target: &Path,
+        settings: &DotlockSettings,
+    ) -> Result<Dotlock, DotlockError> {
+        Self::acquire_inner(target, settings, KEEP_SOURCES.load(Ordering::Relaxed))
+    }
+
+    fn acquire_inner(
+        target: &Path,
+        settings: &DotlockSettings,
+        keep_source: bool,
+    ) -> Result<Dotlock, DotlockError> {
         let lock_path = lock_path_of(target);
         let deadline = Instant::now() + settings.timeout;
         let timeout_err =
@@ -101,17 +123,15 @@ impl Dotlock {
         let local = LocalSlot::acquire(&lock_path, deadline).ok_or_else(timeout_err)?;
         let mut delay = Duration::from_millis(5);
         loop {
-            if let Some((file, dev, ino)) = try_create(&lock_path, settings)? {
+            let attempt = if keep_source {
+                try_link_kept(&lock_path, settings)?
+            } else {
+                try_create(&lock_path, settings)?
+            };
+            if let Some((file, dev, ino)) = attempt {
                 held_inodes().insert((dev, ino));
                 let target = target.to_path_buf();
-                return Ok(Dotlock {
-                    target,
-                    lock_path,
-                    file: Some(file),
-                    dev,
-                    ino,
-                    _local: local,
-                });
+                return Ok(Dotlock { target, lock_path, file, dev, ino, _local: local });
             }
             if remove_if_stale(&lock_path, target, settings)? {
                 continue;
@@ -200,7 +220,7 @@ pub fn lock_path_of(target: &Path) -> PathBuf {
 fn try_create(
     path: &Path,
     settings: &DotlockSettings,
-) -> Result<Option<(File, u64, u64)>, DotlockError> {
+) -> Result<Option<(Option<File>, u64, u64)>, DotlockError> {
     let temp = temp_path(path, &settings.hostname);
     let open = || {
         OpenOptions::new()
@@ -235,10 +255,113 @@ fn try_create(
     })();
     let _ = fs::remove_file(&temp);
     match result {
-        Ok(Some(meta)) => Ok(Some((file, meta.dev(), meta.ino()))),
+        Ok(Some(meta)) => Ok(Some((Some(file), meta.dev(), meta.ino()))),
         Ok(None) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Whether [`Dotlock::acquire_release_only`] keeps its link sources (see [`keep_link_sources`]).
+static KEEP_SOURCES: AtomicBool = AtomicBool::new(false);
+
+/// The kept link source of each lock path, for [`remove_kept_link_sources`].
+fn kept_sources() -> std::sync::MutexGuard<'static, HashMap<PathBuf, PathBuf>> {
+    static KEPT: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
+    KEPT.get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Most kept link sources; beyond it the oldest are deleted (one file per mailbox in use).
+const MAX_KEPT_SOURCES: usize = 1024;
+
+/// For long-lived processes (the LMTP server): lets [`Dotlock::acquire_release_only`] keep
+/// the temporary file a lock is hard-linked from (`tmp/temp.<host>.<pid>.lock`, holding
+/// `<pid>:<host>`), instead of creating and deleting one per acquisition. A process that
+/// enables it removes the files with [`remove_kept_link_sources`] when it stops; after a
+/// crash they are ordinary leftovers of a dead pid in `tmp/`, which Dovecot's temp-file scan
+/// deletes.
+pub fn keep_link_sources(enable: bool) {
+    KEEP_SOURCES.store(enable, Ordering::Relaxed);
+}
+
+/// Deletes every kept link source (see [`keep_link_sources`]).
+pub fn remove_kept_link_sources() {
+    for (_, source) in kept_sources().drain() {
+        let _ = fs::remove_file(source);
+    }
+}
+
+/// One attempt with a kept link source: `link(source, lock)`, creating the source first when
+/// it does not exist (yet, or any more). `Ok(None)` when the lock exists.
+fn try_link_kept(
+    path: &Path,
+    settings: &DotlockSettings,
+) -> Result<Option<(Option<File>, u64, u64)>, DotlockError> {
+    let source = kept_source_path(path, &settings.hostname);
+    for _ in 0..2 {
+        match fs::hard_link(&source, path) {
+            Ok(()) => {
+                let meta = fs::symlink_metadata(path).map_err(io_err("lstat", path))?;
+                return Ok(Some((None, meta.dev(), meta.ino())));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                create_kept_source(path, &source, settings)?
+            }
+            Err(e) => return Err(io_err("link", path)(e)),
+        }
+    }
+    Err(DotlockError::Io {
+        op: "link",
+        path: path.to_path_buf(),
+        source: io::Error::from(io::ErrorKind::NotFound),
+    })
+}
+
+/// Writes the kept source `<pid>:<host>` (replacing a leftover) and remembers it.
+fn create_kept_source(
+    lock: &Path,
+    source: &Path,
+    settings: &DotlockSettings,
+) -> Result<(), DotlockError> {
+    let _ = fs::remove_file(source);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(settings.file_mode)
+        .open(source)
+        .map_err(io_err("open", source))?;
+    let written = (|| {
+        file.set_permissions(fs::Permissions::from_mode(settings.file_mode))?;
+        if let Some(gid) = settings.gid {
+            fchown(&file, None, Some(gid))?;
+        }
+        file.write_all(format!("{}:{}", std::process::id(), settings.hostname).as_bytes())
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(source);
+        return Err(io_err("write", source)(e));
+    }
+    let mut kept = kept_sources();
+    if kept.len() >= MAX_KEPT_SOURCES && !kept.contains_key(lock) {
+        let evicted: Vec<PathBuf> = kept.keys().take(MAX_KEPT_SOURCES / 4).cloned().collect();
+        for key in evicted {
+            if let Some(old) = kept.remove(&key) {
+                let _ = fs::remove_file(old);
+            }
+        }
+    }
+    kept.insert(lock.to_path_buf(), source.to_path_buf());
+    Ok(())
+}
+
+/// `tmp/temp.<host>.<pid>.<lock name>` in a Maildir, else `.temp.<host>.<pid>.<lock name>`.
+fn kept_source_path(lock: &Path, hostname: &str) -> PathBuf {
+    let name = lock.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let id = format!("temp.{}.{}.{name}", hostname.replace('/', "_"), std::process::id());
+    let maildir_tmp = lock.with_file_name("tmp");
+    if maildir_tmp.is_dir() { maildir_tmp.join(id) } else { lock.with_file_name(format!(".{id}")) }
 }
 
 /// The temporary file for [`try_create`], in the lock's directory (so `link()` works): in
@@ -247,7 +370,7 @@ fn try_create(
 /// prefixes.
 fn temp_path(lock: &Path, hostname: &str) -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let id = format!("temp.{}.{}.{n}", hostname.replace('/', "_"), std::process::id());
     let maildir_tmp = lock.with_file_name("tmp");
     if maildir_tmp.is_dir() { maildir_tmp.join(id) } else { lock.with_file_name(format!(".{id}")) }
@@ -392,6 +515,38 @@ mod tests {
             file_mode: 0o600,
             gid: None,
         }
+    }
+
+    #[test]
+    fn kept_link_source_is_reused_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("tmp")).unwrap();
+        let target = dir.path().join("dovecot-uidlist");
+        keep_link_sources(true);
+        let first = Dotlock::acquire_release_only(&target, &settings(0)).unwrap();
+        let lock = dir.path().join("dovecot-uidlist.lock");
+        let content = fs::read_to_string(&lock).unwrap();
+        assert_eq!(content, format!("{}:testhost", std::process::id()));
+        let ino = fs::metadata(&lock).unwrap().ino();
+        first.release().unwrap();
+        assert!(!lock.exists());
+        let sources: Vec<_> = fs::read_dir(dir.path().join("tmp")).unwrap().collect();
+        assert_eq!(sources.len(), 1, "the link source stays in tmp/");
+        let second = Dotlock::acquire_release_only(&target, &settings(0)).unwrap();
+        assert_eq!(fs::metadata(&lock).unwrap().ino(), ino, "same inode, none allocated");
+        second.release().unwrap();
+        // Someone cleans tmp/: the next lock recreates its source.
+        fs::remove_file(sources[0].as_ref().unwrap().path()).unwrap();
+        let third = Dotlock::acquire_release_only(&target, &settings(0)).unwrap();
+        assert!(lock.exists());
+        // Held by us: another acquisition in this process waits and times out.
+        assert!(matches!(
+            Dotlock::acquire_release_only(&target, &settings(50)),
+            Err(DotlockError::Timeout { .. })
+        ));
+        third.release().unwrap();
+        remove_kept_link_sources();
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 
     #[test]

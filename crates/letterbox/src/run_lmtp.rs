@@ -123,7 +123,10 @@ fn serve(cli: &LmtpArgs) -> Result<(), String> {
             .map_err(|e| e.to_string());
     }
     let options = ServerOptions { session, max_connections: cli.max_connections.max(1) };
-    lmtp_server::serve(listeners, Arc::new(backend), &options, log).map_err(|e| e.to_string())
+    mail_storage::begin_long_lived_process();
+    let served = lmtp_server::serve(listeners, Arc::new(backend), &options, log);
+    mail_storage::end_long_lived_process();
+    served.map_err(|e| e.to_string())
 }
 
 fn session_config(config: &Config, cli: &LmtpArgs, hostname: &str) -> SessionConfig {

@@ -42,6 +42,19 @@ mod settings;
 mod user;
 
 pub use error::{ErrorKind, StorageError};
+
+/// For long-lived delivering processes (the LMTP server): keep the file each
+/// `dovecot-uidlist.lock` is hard-linked from in the mailbox's `tmp/` between deliveries, so a
+/// delivery allocates and frees one inode less. Call [`end_long_lived_process`] on shutdown.
+pub fn begin_long_lived_process() {
+    dovecot_index::dotlock::keep_link_sources(true);
+}
+
+/// Removes what [`begin_long_lived_process`] kept.
+pub fn end_long_lived_process() {
+    dovecot_index::dotlock::keep_link_sources(false);
+    dovecot_index::dotlock::remove_kept_link_sources();
+}
 pub use location::{Driver, Layout, MailLocation};
 pub use mailbox::{MailFlags, Mailbox, MessageSource, OpenOptions, SaveOptions, SavedMail};
 pub use namespace::{AutoMailbox, AutoMode, NamespaceSpec};

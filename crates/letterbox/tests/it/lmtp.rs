@@ -198,6 +198,9 @@ fn sigterm_finishes_the_transaction_then_stops() {
     assert_eq!(server.wait_exit(), Some(0));
     assert_eq!(t.inbox().len(), 1);
     assert!(!server.socket.exists(), "socket file removed");
+    // The kept dotlock link source (one vmail uid model) is removed at a clean stop.
+    let tmp: Vec<_> = std::fs::read_dir(t.maildir().join("tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "left in tmp/: {tmp:?}");
 }
 
 #[test]

@@ -79,7 +79,7 @@ pub(crate) fn commit_batch(
         file_mode: mb.perms.file_mode,
         gid: mb.perms.gid,
     };
-    match Dotlock::acquire(&uidlist_path, &lock_settings) {
+    match Dotlock::acquire_release_only(&uidlist_path, &lock_settings) {
         Ok(lock) => {
             let results = commit_locked(mb, &uidlist_path, saves);
             // An overridden lock cannot be undone any more; the records are already durable.
