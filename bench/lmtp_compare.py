@@ -126,29 +126,28 @@ def disk_ceiling(base, threads, per_thread, size):
         t.start()
     for t in ts:
         t.join()
-    rate = threads * per_thread / (time.monotonic() - start)
-    shutil.rmtree(d)
-    return rate
+    return threads * per_thread / (time.monotonic() - start)
 
 
 class World:
-    """Config, passwd and one home per server under a temp dir."""
+    """Config, passwd and the homes of both servers under a temp dir.
+
+    Every run gets a NEW home and nothing is deleted before the end: on ext4 (notably without
+    a journal) file creation slows down for a while after many inodes were freed nearby, so
+    deleting the previous run's Maildir would handicap whichever server runs next."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="lb-lmtp-bench-")
         os.chmod(self.dir, 0o755)
         self.homes = {}
-        for name in ("letterbox", "dovecot"):
-            home = os.path.join(self.dir, "home-" + name)
-            os.mkdir(home)
-            os.chown(home, UID, GID)
-            self.homes[name] = home
+        self.runs = 0
 
     def fresh_home(self, name):
-        home = self.homes[name]
-        shutil.rmtree(home)
+        self.runs += 1
+        home = os.path.join(self.dir, f"home-{name}-{self.runs}")
         os.mkdir(home)
         os.chown(home, UID, GID)
+        self.homes[name] = home
         with open(os.path.join(self.dir, f"passwd-{name}"), "w") as f:
             f.write(f"bench:x:{UID}:{GID}::{home}::\n")
 
@@ -245,7 +244,8 @@ def main():
     for conns in (1, 2, 8):
         per = max(1, args.messages // conns)
         rates = {}
-        for name, start in (("letterbox", start_letterbox), ("dovecot", start_dovecot)):
+        order = [("letterbox", start_letterbox), ("dovecot", start_dovecot)]
+        for name, start in order if conns != 2 else order[::-1]:
             world.fresh_home(name)
             proc, sock = start(world)
             try:

@@ -101,22 +101,9 @@ fn place_without_uids(
     saves: &[PendingSave],
     timeout: &DotlockError,
 ) -> Vec<Result<Committed, StorageError>> {
-    let mut results: Vec<Result<Committed, StorageError>> = Vec::with_capacity(saves.len());
-    let mut placed = Vec::new();
-    for (index, save) in saves.iter().enumerate() {
-        match place_one(mb, index, save, false) {
-            Ok(p) => {
-                placed.push(p);
-                results.push(Err(StorageError::temp("not committed")));
-            }
-            Err(e) => results.push(Err(e)),
-        }
-    }
+    let (mut results, placed) = place_all(mb, saves, false);
     if let Err(e) = sync_dirs(mb, &placed) {
-        for p in &placed {
-            let _ = fs::remove_file(&p.path);
-            results[p.index] = Err(e.duplicate());
-        }
+        undo(&placed, &mut results, &e);
         return results;
     }
     for p in placed {
@@ -146,32 +133,16 @@ fn commit_locked(
         Plan::Append { .. } | Plan::Rewrite(_) => stat_triple(uidlist_path).ok(),
         Plan::Create | Plan::Skip(_) => None,
     };
-    let mut results: Vec<Result<Committed, StorageError>> = Vec::with_capacity(saves.len());
-    let mut placed = Vec::new();
-    for (index, save) in saves.iter().enumerate() {
-        match place_one(mb, index, save, true) {
-            Ok(p) => {
-                placed.push(p);
-                results.push(Err(StorageError::temp("not committed")));
-            }
-            Err(e) => results.push(Err(e)),
-        }
-    }
-    let undo = |placed: &[Placed], results: &mut Vec<Result<Committed, StorageError>>, e| {
-        for p in placed {
-            let _ = fs::remove_file(&p.path);
-            results[p.index] = Err(StorageError::duplicate(&e));
-        }
-    };
+    let (mut results, placed) = place_all(mb, saves, true);
     if let Err(e) = sync_dirs(mb, &placed) {
-        undo(&placed, &mut results, e);
+        undo(&placed, &mut results, &e);
         return results;
     }
     let records = placed.iter().map(|p| new_record(&saves[p.index])).collect();
     let recorded = match record(mb, uidlist_path, plan, records) {
         Ok(recorded) => recorded,
         Err(e) => {
-            undo(&placed, &mut results, e);
+            undo(&placed, &mut results, &e);
             return results;
         }
     };
@@ -208,6 +179,34 @@ fn commit_locked(
         });
     }
     results
+}
+
+/// Places every save (see [`place_one`]); the results of the placed ones are filled in later.
+fn place_all(
+    mb: &MaildirMailbox,
+    saves: &[PendingSave],
+    may_assign: bool,
+) -> (Vec<Result<Committed, StorageError>>, Vec<Placed>) {
+    let mut results = Vec::with_capacity(saves.len());
+    let mut placed = Vec::new();
+    for (index, save) in saves.iter().enumerate() {
+        match place_one(mb, index, save, may_assign) {
+            Ok(p) => {
+                placed.push(p);
+                results.push(Err(StorageError::temp("not committed")));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    (results, placed)
+}
+
+/// Unlinks the placed files again; each of them fails with `e`.
+fn undo(placed: &[Placed], results: &mut [Result<Committed, StorageError>], e: &StorageError) {
+    for p in placed {
+        let _ = fs::remove_file(&p.path);
+        results[p.index] = Err(e.duplicate());
+    }
 }
 
 /// Keyword letters, then the rename into place (no directory fsync yet).
