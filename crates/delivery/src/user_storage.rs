@@ -139,6 +139,12 @@ pub fn open_mail_user(config: &Config, user: &UserIdentity) -> Result<MailUser, 
         mbox_lock_timeout: settings.mbox_lock_timeout,
         mbox_dotlock_change_timeout: settings.mbox_dotlock_change_timeout,
         temp_dir: PathBuf::from(user.expand(&settings.mail_temp_dir)),
+        index_rewrite_min_log_bytes: settings.mail_index_rewrite_min_log_bytes.bytes(),
+        index_rewrite_max_log_bytes: settings.mail_index_rewrite_max_log_bytes.bytes(),
+        index_log_rotate_min_size: settings.mail_index_log_rotate_min_size.bytes(),
+        index_log_rotate_max_size: settings.mail_index_log_rotate_max_size.bytes(),
+        index_log_rotate_min_age: settings.mail_index_log_rotate_min_age,
+        index_log2_max_age: settings.mail_index_log2_max_age,
         ..StorageSettings::default()
     };
     MailUser::new(location, namespaces, storage)

@@ -52,6 +52,23 @@ pub struct StorageSettings {
     /// `dovecot.index.cache` (index-files.md §3.8) before leaving the index files alone; the
     /// message is delivered either way and Dovecot catches up from the uidlist.
     pub index_lock_timeout: Duration,
+    /// `mail_index_rewrite_min_log_bytes` (8k): a delivery that had to replay more log than
+    /// this rewrites `dovecot.index` once the log bytes past it exceed this too, as Dovecot's
+    /// LDA does (index-files.md §4.5).
+    pub index_rewrite_min_log_bytes: u64,
+    /// `mail_index_rewrite_max_log_bytes` (128k): `dovecot.index` is always rewritten once
+    /// the log bytes past it exceed this.
+    pub index_rewrite_max_log_bytes: u64,
+    /// `mail_index_log_rotate_min_size` (32k): a log at least this large is rotated once it
+    /// is older than `index_log_rotate_min_age` (index-files.md §3.9).
+    pub index_log_rotate_min_size: u64,
+    /// `mail_index_log_rotate_max_size` (1M): a larger log is always rotated.
+    pub index_log_rotate_max_size: u64,
+    /// `mail_index_log_rotate_min_age` (5 min).
+    pub index_log_rotate_min_age: Duration,
+    /// `mail_index_log2_max_age` (2 days): read for completeness; letterbox never deletes an
+    /// aged `dovecot.index.log.2` itself (a rotation replaces it, Dovecot's sync deletes it).
+    pub index_log2_max_age: Duration,
 }
 
 /// One entry of `mbox_write_locks` (mbox.md §2.1).
@@ -101,6 +118,12 @@ impl Default for StorageSettings {
             mbox_dotlock_change_timeout: Duration::from_secs(120),
             temp_dir: PathBuf::from("/tmp"),
             index_lock_timeout: Duration::from_secs(10),
+            index_rewrite_min_log_bytes: 8 << 10,
+            index_rewrite_max_log_bytes: 128 << 10,
+            index_log_rotate_min_size: 32 << 10,
+            index_log_rotate_max_size: 1 << 20,
+            index_log_rotate_min_age: Duration::from_secs(300),
+            index_log2_max_age: Duration::from_secs(2 * 86_400),
         }
     }
 }

@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use common::{MSG, create, settings};
 use dovecot_index::index::index_log::{LogRecord, split_records};
-use dovecot_index::index::{IndexState, ReadAt};
+use dovecot_index::index::index_main::field;
+use dovecot_index::index::{
+    IndexMap, IndexState, LogHeader, ReadAt, highest_modseq, rebuild_index,
+};
 use mail_storage::{MailFlags, MailLocation, MailUser, MessageSource, SaveOptions, SavedMail};
 
 const INDEX_FILES: [&str; 3] = ["dovecot.index.log", "dovecot.index.cache", "dovecot.index"];
@@ -192,24 +195,117 @@ fn the_log_grows_by_whole_transactions_only() {
     assert_eq!(uids, (1..=20).collect::<Vec<_>>());
 }
 
+/// A user whose deliveries rewrite and rotate with the given thresholds.
+fn user_rewriting(home: &Path, tweak: impl FnOnce(&mut mail_storage::StorageSettings)) -> MailUser {
+    let loc = MailLocation::parse("maildir:~/Maildir", Some(home)).unwrap();
+    let mut s = settings();
+    tweak(&mut s);
+    MailUser::new(loc, Vec::new(), s).unwrap()
+}
+
+/// The snapshot plus the log tail it points to, as a reader rebuilds them.
+fn snapshot_uids(dir: &Path) -> Vec<u32> {
+    let index = fs::read(dir.join("dovecot.index")).unwrap();
+    let log = fs::read(dir.join("dovecot.index.log")).unwrap();
+    let map = rebuild_index(Some(&index as &dyn ReadAt), &log, log.len() as u64).unwrap();
+    (0..map.messages()).map(|i| map.uid(i)).collect()
+}
+
 #[test]
-fn a_log_tail_past_dovecots_rewrite_threshold_is_left_to_dovecot() {
+fn deliveries_rewrite_the_snapshot_when_dovecot_would_and_the_tail_stays_small() {
     let home = tempfile::tempdir().unwrap();
-    let u = user("maildir:~/Maildir", home.path(), Duration::from_secs(5));
-    let log_path = home.path().join("Maildir/dovecot.index.log");
-    let mut last_size = 0;
-    for i in 1..=2000u32 {
+    let u = user_rewriting(home.path(), |_| {});
+    let dir = home.path().join("Maildir");
+    let mut rewrites = 0;
+    let mut last_index: Option<Vec<u8>> = None;
+    for i in 1..=300u32 {
         let saved = save_with(&u, "INBOX", &SaveOptions::default(), MSG);
-        let size = fs::metadata(&log_path).unwrap().len();
-        if let Some(reason) = saved.index_skipped_reason {
-            // Dovecot would have rewritten dovecot.index after 128 KiB of log tail.
-            assert!(reason.contains("to replay"), "{reason}");
-            assert!(last_size > 128 << 10 && last_size < (128 << 10) + 1024, "{last_size}");
-            assert_eq!(size, last_size, "log written although skipped");
-            assert_eq!(saved.uid, Some(i));
-            return;
+        assert_eq!(saved.index_skipped_reason, None, "delivery {i}");
+        let index = fs::read(dir.join("dovecot.index")).ok();
+        if index.is_some() && index != last_index {
+            rewrites += 1;
+            let map = IndexMap::parse(index.as_deref().unwrap()).unwrap();
+            assert_eq!(map.serialize(), index.clone().unwrap());
+            // Written at the end of this delivery's sync: every earlier message is in it.
+            assert_eq!(map.messages() as u32, i - 1, "delivery {i}");
         }
-        last_size = size;
+        last_index = index;
+        let log_len = fs::metadata(dir.join("dovecot.index.log")).unwrap().len();
+        if let Some(index) = &last_index {
+            let head = u32::from_le_bytes(index[68..72].try_into().unwrap());
+            assert!(log_len - u64::from(head) < (8 << 10) + 512, "tail at {i}: {log_len}-{head}");
+        }
     }
-    panic!("the log grew past {last_size} bytes without the index being left alone");
+    assert!(rewrites >= 5, "{rewrites} rewrites");
+    assert_eq!(snapshot_uids(&dir), (1..=300).collect::<Vec<_>>());
+}
+
+#[test]
+fn deliveries_rotate_the_log_when_dovecot_would() {
+    let home = tempfile::tempdir().unwrap();
+    let u = user_rewriting(home.path(), |s| s.index_log_rotate_max_size = 2048);
+    let dir = home.path().join("Maildir");
+    let mut seqs = Vec::new();
+    for i in 1..=60u32 {
+        let opts = SaveOptions {
+            keywords: if i % 7 == 0 { vec![format!("kw{}", i % 3)] } else { Vec::new() },
+            ..SaveOptions::default()
+        };
+        let saved = save_with(&u, "INBOX", &opts, MSG);
+        assert_eq!(saved.index_skipped_reason, None, "delivery {i}");
+        let log = fs::read(dir.join("dovecot.index.log")).unwrap();
+        let hdr = LogHeader::parse(&log).unwrap();
+        assert!(log.len() <= 2048 + 1024, "log of {} bytes at {i}", log.len());
+        if seqs.last() != Some(&hdr.file_seq) {
+            seqs.push(hdr.file_seq);
+            if hdr.file_seq > 2 {
+                let old = fs::read(dir.join("dovecot.index.log.2")).unwrap();
+                assert_eq!(hdr.prev_file_offset as usize, old.len());
+                assert_eq!(hdr.initial_modseq, highest_modseq(&old, old.len() as u64).unwrap());
+                let index = fs::read(dir.join("dovecot.index")).unwrap();
+                let map = IndexMap::parse(&index).unwrap();
+                assert_eq!(map.get(field::LOG_FILE_SEQ), hdr.file_seq);
+                assert_eq!(map.get(field::LOG_FILE_HEAD_OFFSET), 40);
+                assert_eq!(map.messages() as u32, i - 1);
+            }
+        }
+    }
+    assert!(seqs.len() >= 4, "rotations: {seqs:?}");
+    assert_eq!(snapshot_uids(&dir), (1..=60).collect::<Vec<_>>());
+    let index = fs::read(dir.join("dovecot.index")).unwrap();
+    let log = fs::read(dir.join("dovecot.index.log")).unwrap();
+    let map = rebuild_index(Some(&index as &dyn ReadAt), &log, log.len() as u64).unwrap();
+    let pos = (0..map.messages()).find(|&p| map.uid(p) == 14).unwrap();
+    assert_eq!(map.message_keywords(pos).unwrap(), vec!["kw2".to_string()]);
+}
+
+#[test]
+fn a_record_the_rewriter_does_not_know_keeps_the_old_snapshot() {
+    let home = tempfile::tempdir().unwrap();
+    let u = user_rewriting(home.path(), |s| s.index_rewrite_max_log_bytes = 1);
+    let dir = home.path().join("Maildir");
+    for _ in 0..3 {
+        assert_eq!(save_with(&u, "INBOX", &SaveOptions::default(), MSG).index_skipped_reason, None);
+    }
+    let before = fs::read(dir.join("dovecot.index")).unwrap();
+    // Someone else's MODSEQ_UPDATE (uid 1 -> modseq 100), external, as one transaction.
+    let mut rec = vec![0x80, 0x80, 0x80, 0x85];
+    rec.extend_from_slice(&(0x8000u32 | 0x1000_0000).to_le_bytes());
+    for v in [1u32, 100, 0] {
+        rec.extend_from_slice(&v.to_le_bytes());
+    }
+    FsOpen::new()
+        .append(true)
+        .open(dir.join("dovecot.index.log"))
+        .unwrap()
+        .write_all(&rec)
+        .unwrap();
+    let saved = save_with(&u, "INBOX", &SaveOptions::default(), MSG);
+    let reason = saved.index_skipped_reason.unwrap();
+    assert!(reason.contains("modseq update"), "{reason}");
+    // The delivery's own transactions are in the log; the snapshot is the old one.
+    assert_eq!(fs::read(dir.join("dovecot.index")).unwrap(), before);
+    let log = fs::read(dir.join("dovecot.index.log")).unwrap();
+    assert_eq!(log_contents(&log).0.last(), Some(&(4, 0)));
+    assert!(!dir.join("dovecot.index.tmp").exists());
 }

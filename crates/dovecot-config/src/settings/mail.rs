@@ -85,5 +85,17 @@ settings_block! {
         mbox_very_dirty_syncs: bool = "no",
         /// Delay writing mbox header changes.
         mbox_lazy_writes: bool = "yes",
+        /// Rewrite dovecot.index when an open replayed more log than this (hidden setting).
+        mail_index_rewrite_min_log_bytes: Size = "8 k",
+        /// Always rewrite dovecot.index once this much log is not in it (hidden setting).
+        mail_index_rewrite_max_log_bytes: Size = "128 k",
+        /// Rotate a log this large once it is old enough (hidden setting).
+        mail_index_log_rotate_min_size: Size = "32 k",
+        /// Always rotate a log larger than this (hidden setting).
+        mail_index_log_rotate_max_size: Size = "1 M",
+        /// Age a log of min_size must reach before it is rotated (hidden setting).
+        mail_index_log_rotate_min_age: Duration = "5 mins",
+        /// Delete dovecot.index.log.2 once older than this (hidden setting).
+        mail_index_log2_max_age: Duration = "2 days",
     }
 }

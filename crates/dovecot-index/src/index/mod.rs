@@ -10,10 +10,12 @@
 //!
 //! What it deliberately does not do: any I/O besides reading through [`ReadAt`], any
 //! locking, or deciding *when* to write (the storage layer does, under the uidlist and
-//! log locks). It never rewrites `dovecot.index` and never rotates the log by itself
-//! ([`should_rotate`] only reports Dovecot's thresholds). Whenever the existing files
-//! hold something it does not fully understand it returns an error, and the caller must
-//! leave every index file untouched: Dovecot then rebuilds from the uidlist.
+//! log locks). For the snapshot it computes bytes only: [`rebuild_index`] applies the log
+//! tail to a whole [`IndexMap`] (`index_map`, `map_sync`) and serializes the `dovecot.index`
+//! Dovecot would write; [`should_rewrite`] and [`should_rotate`] state when dovecot-lda
+//! rewrites it and rotates the log; the caller does the file operations. Whenever the
+//! existing files hold something it does not fully understand it returns an error, and the
+//! caller must leave the index files as they are: Dovecot then catches up by itself.
 //!
 //! Mirrors the behaviour of dovecot/core@2.3.19.1 src/lib-index/ (mail-transaction-log*,
 //! mail-index-sync*, mail-cache*) and src/lib-storage/index/maildir/maildir-save.c as
@@ -22,6 +24,8 @@
 pub mod index_cache;
 pub mod index_log;
 pub mod index_main;
+pub mod index_map;
+pub mod map_sync;
 pub mod message;
 pub mod plan;
 pub mod state;
@@ -29,6 +33,8 @@ pub mod state;
 pub use index_cache::{CacheFieldHeader, CacheHeader};
 pub use index_log::{LogHeader, LogRecord, RawRecord};
 pub use index_main::IndexHeader;
+pub use index_map::IndexMap;
+pub use map_sync::{RewriteSettings, highest_modseq, rebuild_index, should_rewrite};
 pub use message::MessageSummary;
 pub use plan::{
     AppendPlan, CacheWrite, IndexUpdate, LogWrite, MaildirHeader, RotateSettings, plan_append,

@@ -194,6 +194,11 @@ pub struct AppendPlan {
     pub cache: Option<CacheWrite>,
     /// Why no cache data is written (for the caller's debug log).
     pub cache_skipped: Option<String>,
+    /// How many leading bytes of an append are the Maildir sync transactions (sync and
+    /// `log_file_tail_offset` update): the point where Dovecot's LDA commits its sync and
+    /// may rewrite `dovecot.index` or rotate the log, before the cache and save
+    /// transactions (0 for a new log).
+    pub sync_len: usize,
 }
 
 /// Dovecot's log rotation thresholds (`mail_index_log_rotate_*`).
@@ -214,8 +219,8 @@ impl Default for RotateSettings {
 }
 
 /// Whether Dovecot would rotate this log at the end of a sync (index-files.md §3.9).
-/// Rotation also rewrites `dovecot.index`, which this module does not do, so a caller
-/// should leave rotation to Dovecot; the function documents the rule as data.
+/// `size` is the log size at the end of the sync (after its own transactions). Rotation
+/// also rewrites `dovecot.index` ([`super::rebuild_index`]).
 pub fn should_rotate(hdr: &LogHeader, size: u64, now: u32, s: &RotateSettings) -> bool {
     if hdr.minor_version < 3 || size > s.max_size {
         return true;
@@ -372,6 +377,7 @@ fn plan_fresh(u: &IndexUpdate<'_>) -> Result<AppendPlan, IndexError> {
         log: LogWrite::Create { bytes: log },
         cache: Some(CacheWrite::Create { bytes: cache }),
         cache_skipped: None,
+        sync_len: 0,
     })
 }
 
@@ -458,6 +464,7 @@ fn plan_existing(
     let tail_end = state.log_size + bytes.len() as u64 + 16;
     let p = patch(field::LOG_FILE_TAIL_OFFSET, (tail_end as u32).to_le_bytes().to_vec());
     bytes.extend(build_transaction(&[(kind::HEADER_UPDATE, header_update_payload(&[p]))]));
+    let sync_len = bytes.len();
     let (cache_write, cache_ptr, skipped) = plan_cache(state, cache, u, &mut bytes)?;
     let first_uids = std::array::from_fn(|i| state.u32(field::DAY_FIRST_UID + 4 * i));
     let day = day_update(state.u32(field::DAY_STAMP), first_uids, u.day_start, u.uid);
@@ -466,6 +473,7 @@ fn plan_existing(
         log: LogWrite::Append { expected_size: state.log_size, bytes },
         cache: cache_write,
         cache_skipped: skipped,
+        sync_len,
     })
 }
 

@@ -436,3 +436,212 @@ print(failures)
     assert_eq!(fetch(&t, "INBOX"), on_disk(&t, &t.maildir()));
     assert_eq!(index_complaints(&t), Vec::<String>::new());
 }
+
+// ---- dovecot.index rewrite and log rotation (issue 7, second part) ----
+
+/// `index_home` plus Dovecot's hidden index thresholds, read by both LDAs and the tools.
+fn index_home_with(settings: &str) -> TestHome {
+    let t = index_home();
+    let conf = fs::read_to_string(&t.conf).unwrap();
+    t.rewrite_config(&format!("{conf}{settings}"));
+    t
+}
+
+/// Small thresholds: a rewrite every few deliveries and a rotation every ~12.
+const SMALL_THRESHOLDS: &str =
+    "mail_index_rewrite_min_log_bytes = 600\nmail_index_log_rotate_max_size = 2k\n";
+
+/// The stable lines of `doveadm dump dovecot.index` (counters, extension layout, records
+/// with flags and keywords); times, ids, offsets and cache data are left out.
+fn index_dump(dir: &Path) -> Vec<String> {
+    let out = Command::new("/usr/bin/doveadm").arg("dump").arg(dir.join("dovecot.index")).output();
+    let text = String::from_utf8(out.unwrap().stdout).unwrap();
+    let keep = [
+        "version",
+        "base header size",
+        "header size",
+        "record size",
+        "flags ..",
+        "next uid",
+        "messages count",
+        "seen messages",
+        "deleted messages",
+        "first recent",
+        "first unseen",
+        "first deleted",
+        "log file seq",
+        "name ..",
+        "hdr_size",
+        "record_offset",
+        "record_size",
+        "record_align",
+        "RECORD:",
+        "  ",
+        " - ext",
+    ];
+    let mut lines = Vec::new();
+    let mut in_cache_dump = false;
+    for line in text.lines() {
+        if line.starts_with("-- CACHE") {
+            break;
+        }
+        in_cache_dump = in_cache_dump && !line.starts_with("RECORD:");
+        if line.starts_with(" - cache offset") {
+            in_cache_dump = true;
+        }
+        let cache_line = line.contains(" cache ") || line.contains("cache offset");
+        if !in_cache_dump && !cache_line && keep.iter().any(|k| line.starts_with(k)) {
+            lines.push(line.trim_end().to_string());
+        }
+    }
+    lines
+}
+
+/// (deliveries so far, log file seq, snapshot head offset) at every change of the snapshot.
+fn snapshot_points(dir: &Path, n: usize, points: &mut Vec<(usize, u32, u32)>) {
+    let Ok(index) = fs::read(dir.join("dovecot.index")) else { return };
+    let field = |o: usize| u32::from_le_bytes(index[o..o + 4].try_into().unwrap());
+    let point = (field(60), field(68));
+    if points.last().map(|p| (p.1, p.2)) != Some(point) {
+        points.push((n, point.0, point.1));
+    }
+}
+
+#[test]
+fn rewrites_and_rotations_happen_where_dovecot_lda_does_them() {
+    let Some(dovecot) = Dovecot::find() else { return };
+    let ours = index_home_with(SMALL_THRESHOLDS);
+    let theirs = index_home_with(SMALL_THRESHOLDS);
+    let (mut ours_points, mut theirs_points) = (Vec::new(), Vec::new());
+    for n in 1..=30 {
+        let msg = message(if n % 4 == 0 { "m kw" } else { "m" });
+        assert_code(&ours.deliver(&[], &msg), 0);
+        assert_code(&dovecot.deliver(&theirs, &[], &msg), 0);
+        snapshot_points(&ours.maildir(), n, &mut ours_points);
+        snapshot_points(&theirs.maildir(), n, &mut theirs_points);
+    }
+    let seqs = |p: &[(usize, u32, u32)]| p.iter().map(|x| x.1).max().unwrap_or(0);
+    assert!(seqs(&theirs_points) >= 3, "dovecot-lda rotated less than expected: {theirs_points:?}");
+    // Log sizes differ by the odd extra Maildir sync transaction dovecot-lda writes, so the
+    // points are compared by delivery, allowing one delivery of drift.
+    // The drift never accumulates: each rotation resets it.
+    assert!(ours_points.len().abs_diff(theirs_points.len()) <= 1);
+    for (a, b) in ours_points.iter().zip(&theirs_points) {
+        assert!(a.0.abs_diff(b.0) <= 1, "{ours_points:?}\n{theirs_points:?}");
+        assert!(a.1.abs_diff(b.1) <= 1, "{ours_points:?}\n{theirs_points:?}");
+    }
+    let rotations = |p: &[(usize, u32, u32)]| -> Vec<usize> {
+        p.iter().filter(|x| x.2 == 40).map(|x| x.0).collect()
+    };
+    let (ours_rot, theirs_rot) = (rotations(&ours_points), rotations(&theirs_points));
+    assert_eq!(ours_rot.len(), theirs_rot.len(), "{ours_points:?}\n{theirs_points:?}");
+    assert!(ours_rot.iter().zip(&theirs_rot).all(|(a, b)| a.abs_diff(*b) <= 1));
+    // After one more sync by Dovecot (same reader for both), the snapshots agree.
+    for t in [&ours, &theirs] {
+        let conf = fs::read_to_string(&t.conf).unwrap();
+        t.rewrite_config(&format!("{conf}mail_index_rewrite_max_log_bytes = 1\n"));
+        doveadm(t, &["mailbox", "status", "messages", "INBOX"]);
+    }
+    assert_eq!(index_dump(&ours.maildir()), index_dump(&theirs.maildir()));
+    assert_eq!(fetch(&ours, "INBOX"), fetch(&theirs, "INBOX"));
+    assert_eq!(index_complaints(&ours), Vec::<String>::new());
+}
+
+#[test]
+fn many_deliveries_with_rewrites_and_rotations_open_cleanly_in_dovecot() {
+    let Some(_dovecot) = Dovecot::find() else { return };
+    let t = index_home_with("mail_index_log_rotate_max_size = 16k\n");
+    let n = 600;
+    for i in 1..=n {
+        let msg = message(if i % 50 == 0 { "m kw" } else { "m" });
+        assert_code(&t.deliver(&[], &msg), 0);
+    }
+    let dir = t.maildir();
+    let index = fs::read(dir.join("dovecot.index")).unwrap();
+    let log = fs::read(dir.join("dovecot.index.log")).unwrap();
+    let head = u32::from_le_bytes(index[68..72].try_into().unwrap()) as usize;
+    // The tail letterbox replays stays below Dovecot's min rewrite threshold plus one
+    // delivery, and the log was rotated (sequence past 2, `.log.2` present).
+    assert!(log.len() - head < (8 << 10) + 512, "tail {}", log.len() - head);
+    assert!(u32::from_le_bytes(log[8..12].try_into().unwrap()) > 2);
+    assert!(dir.join("dovecot.index.log.2").exists());
+    assert!(!t.log_text().to_lowercase().contains("index"), "{}", t.log_text());
+
+    let status = doveadm(&t, &["mailbox", "status", "messages uidnext", "INBOX"]);
+    assert_eq!(status.trim(), format!("INBOX messages={n} uidnext={}", n + 1));
+    let seen = fetch(&t, "INBOX");
+    let disk = on_disk(&t, &dir);
+    assert_eq!(seen.keys().collect::<Vec<_>>(), disk.keys().collect::<Vec<_>>());
+    for (uid, (flags, vsize)) in &seen {
+        assert_eq!(*vsize, disk[uid].1, "uid {uid}");
+        let expected = if uid % 50 == 0 { "\\Flagged \\Seen Work $Label1" } else { "" };
+        assert_eq!(flags, expected, "uid {uid}");
+    }
+    let inbox = imap_select(&t, "INBOX");
+    assert!(inbox.contains(&format!("* {n} EXISTS")), "{inbox}");
+    assert_eq!(index_complaints(&t), Vec::<String>::new());
+}
+
+#[test]
+fn alternating_with_dovecot_lda_across_rewrites_and_rotations_stays_consistent() {
+    let Some(dovecot) = Dovecot::find() else { return };
+    let t = index_home_with(SMALL_THRESHOLDS);
+    let n = 40;
+    for i in 1..=n {
+        let msg = message(if i % 3 == 0 { "a kw" } else { "a" });
+        let out = if i % 2 == 0 { t.deliver(&[], &msg) } else { dovecot.deliver(&t, &[], &msg) };
+        assert_code(&out, 0);
+        if i == 17 {
+            imap_select(&t, "INBOX");
+        }
+    }
+    let log = t.maildir().join("dovecot.index.log");
+    let seq = u32::from_le_bytes(fs::read(&log).unwrap()[8..12].try_into().unwrap());
+    assert!(seq >= 4, "only {seq} log generations");
+    let seen = fetch(&t, "INBOX");
+    assert_eq!(seen.keys().copied().collect::<Vec<_>>(), (1..=n).collect::<Vec<_>>());
+    for (uid, (flags, _)) in &seen {
+        assert_eq!(flags.is_empty(), uid % 3 != 0, "uid {uid}: {flags}");
+    }
+    imap_select(&t, "INBOX");
+    assert_eq!(index_complaints(&t), Vec::<String>::new());
+}
+
+#[test]
+fn sigkill_during_rewrites_and_rotations_never_leaves_a_corrupt_index() {
+    let Some(_dovecot) = Dovecot::find() else { return };
+    // Every delivery rewrites dovecot.index, and the log rotates every few deliveries.
+    let t = index_home_with(
+        "mail_index_rewrite_max_log_bytes = 1\nmail_index_log_rotate_max_size = 1k\n",
+    );
+    let msg = message("kill kw");
+    let start = std::time::Instant::now();
+    assert_code(&t.deliver(&[], &msg), 0);
+    let span = (start.elapsed().as_micros() as u64).max(2000) * 3 / 2;
+    let log = t.maildir().join("dovecot.index.log");
+    let (mut completed, mut killed) = (0, 0);
+    for (i, delay) in delays(60, span).enumerate() {
+        let mut child = spawn_delivery(&t, &msg);
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        if child.wait().unwrap().success() {
+            completed += 1
+        } else {
+            killed += 1
+        }
+        check_framing(&fs::read(&log).unwrap());
+        if i % 10 == 9 {
+            doveadm(&t, &["mailbox", "status", "messages", "INBOX"]);
+            assert_eq!(index_complaints(&t), Vec::<String>::new(), "after trial {i}");
+        }
+    }
+    eprintln!("sigkill (rewrite/rotate): {completed} completed, {killed} killed");
+    assert!(completed > 0 && killed > 0, "{completed} completed, {killed} killed");
+    std::thread::sleep(Duration::from_millis(2500));
+    let seen = fetch(&t, "INBOX");
+    assert_eq!(seen.len(), t.inbox().len());
+    imap_select(&t, "INBOX");
+    assert_code(&t.deliver(&[], &message("after")), 0);
+    assert_eq!(fetch(&t, "INBOX").len(), t.inbox().len());
+    assert_eq!(index_complaints(&t), Vec::<String>::new());
+}

@@ -11,8 +11,12 @@
 //! `dovecot.index.cache.tmp` / `dovecot.index.log.newlock` and hard-linked into place, so an
 //! index another process created meanwhile is never replaced.
 //!
-//! Deliberately not done: rewriting `dovecot.index`, rotating the log, `dotlock`/`flock`
-//! lock methods (Dovecot's default `lock_method = fcntl` only). Whenever anything is
+//! After the append, `dovecot.index` is rewritten and the log rotated exactly when
+//! Dovecot's LDA would (`mail_index_rewrite_*`, `mail_index_log_rotate_*`; see the
+//! `rewrite` submodule), so the log tail every reader replays stays small.
+//!
+//! Deliberately not done: `dotlock`/`flock` lock methods (Dovecot's default
+//! `lock_method = fcntl` only), deleting an aged `dovecot.index.log.2`. Whenever anything is
 //! unexpected the index files are left exactly as they were (appended bytes are cut back)
 //! and the reason is returned for the log: the message is delivered regardless, and Dovecot
 //! imports it from the uidlist at its next sync.
@@ -32,6 +36,8 @@ use nix::errno::Errno;
 use crate::mailbox::MailFlags;
 use crate::maildir::MaildirMailbox;
 use crate::settings::FsyncMode;
+
+mod rewrite;
 
 /// `dovecot.index.log`.
 pub const LOG_FILE: &str = "dovecot.index.log";
@@ -56,11 +62,11 @@ const MAX_INDEXED_MESSAGE: u64 = 1 << 20;
 /// for milliseconds).
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
 /// Most log bytes after the position `dovecot.index` records (the whole log when there is
-/// none) that a delivery replays and appends to. Dovecot rewrites `dovecot.index` once the
-/// tail exceeds this (`mail_index_rewrite_max_log_bytes`, index-files.md §4.5); letterbox
-/// does not rewrite it, so past this bound it leaves the index to Dovecot's next open. This
-/// keeps both the cost of a delivery and the tail Dovecot's readers replay bounded.
-pub const MAX_LOG_TAIL: u64 = 128 << 10;
+/// none) that a delivery replays and appends to. Deliveries rewrite `dovecot.index` when
+/// Dovecot's LDA would (after ~8 KiB of tail with the default settings, index-files.md
+/// §4.5), so the tail stays small; this hard cap only guards against logs written by others
+/// (e.g. a Dovecot with huge rewrite thresholds): past it the index is left to Dovecot.
+pub const MAX_LOG_TAIL: u64 = 1 << 20;
 /// Longest unterminated line tail accepted between the uidlist size the index recorded and
 /// the real one (a uidlist record line is far shorter).
 const MAX_UIDLIST_LAG: u32 = 4096;
@@ -209,7 +215,11 @@ fn try_update(mb: &MaildirMailbox, d: &Delivered<'_>) -> Result<(), IndexSkip> {
     let LogWrite::Append { expected_size, bytes } = plan.log else {
         return Err(IndexSkip::changed(&log_path, "planner wants to create an existing log"));
     };
+    let sync_end = expected_size + plan.sync_len as u64;
     let fsync = mb.settings.fsync == FsyncMode::Always;
+    // A cache created by this delivery adds its own transaction to the new tail: keep
+    // rotation (rare) to the plain case.
+    let creates_cache = matches!(plan.cache, Some(CacheWrite::Create { .. }));
     let undo = match plan.cache {
         Some(CacheWrite::Append { expected_size, record, header }) => {
             let file = cache.as_ref().ok_or_else(|| IndexSkip::changed(&cache_path, "vanished"))?;
@@ -220,11 +230,66 @@ fn try_update(mb: &MaildirMailbox, d: &Delivered<'_>) -> Result<(), IndexSkip> {
         }
         None => Undo::Nothing,
     };
+    let log_files = LogFiles { log: &log, path: &log_path, index: index.as_ref(), fsync };
+    if !creates_cache && rewrite::wants_rotation(&mb.settings, &state.log_header, sync_end) {
+        return rotate_then_save(
+            mb,
+            &log_files,
+            (expected_size, plan.sync_len),
+            &bytes,
+            undo,
+            cache.as_ref(),
+        );
+    }
     if let Err(e) = append_log(&log, &log_path, expected_size, &bytes, fsync) {
         undo.run(cache.as_ref());
         return Err(e);
     }
+    let replayed = state.log_size - state.replay_start;
+    if rewrite::wants_rewrite(&mb.settings, index.as_ref(), replayed, sync_end) {
+        // The delivery is complete: a failed rewrite only leaves the old snapshot.
+        rewrite::rewrite_index(mb, index.as_ref(), &log, sync_end)?;
+    }
     Ok(())
+}
+
+/// The locked log and the snapshot it belongs to.
+struct LogFiles<'a> {
+    log: &'a File,
+    path: &'a Path,
+    index: Option<&'a File>,
+    fsync: bool,
+}
+
+/// Dovecot's order when a sync makes the log due for rotation: the sync transactions go to
+/// the old log, the log is rotated, the save transaction goes to the new one. If the
+/// rotation cannot be done, the save transaction is appended to the old log instead.
+fn rotate_then_save(
+    mb: &MaildirMailbox,
+    f: &LogFiles<'_>,
+    (expected_size, sync_len): (u64, usize),
+    bytes: &[u8],
+    undo: Undo,
+    cache: Option<&File>,
+) -> Result<(), IndexSkip> {
+    if let Err(e) = append_log(f.log, f.path, expected_size, &bytes[..sync_len], f.fsync) {
+        undo.run(cache);
+        return Err(e);
+    }
+    let sync_end = expected_size + sync_len as u64;
+    let hdr_bytes = ReadAt::read_at(f.log, 0, 40).map_err(|e| IndexSkip::io("pread", f.path, e))?;
+    let hdr = dovecot_index::index::LogHeader::parse(&hdr_bytes)
+        .map_err(|source| IndexSkip::Plan { dir: mb.paths.index.clone(), source })?;
+    match rewrite::rotate(mb, f.log, f.index, &hdr, sync_end, &bytes[sync_len..]) {
+        rewrite::Rotation::Done(result) => result,
+        rewrite::Rotation::NotDone(reason) => {
+            if let Err(e) = append_log(f.log, f.path, sync_end, &bytes[sync_len..], f.fsync) {
+                undo.run(cache);
+                return Err(e);
+            }
+            Err(reason)
+        }
+    }
 }
 
 /// A brand-new index (no `dovecot.index.log`): cache, then log, both created under
