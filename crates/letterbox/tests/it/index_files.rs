@@ -314,19 +314,18 @@ fn check_framing(log: &[u8]) {
     }
 }
 
-#[test]
-fn sigkill_during_deliveries_never_leaves_a_corrupt_index() {
-    let Some(_dovecot) = Dovecot::find() else { return };
-    let t = index_home();
-    let msg = message("kill kw");
-    // Measure one delivery so the kills spread over all of it, index writes included.
+/// `trials` deliveries of `msg`, each SIGKILLed after a delay spread over one delivery's
+/// duration (index writes included); the log stays framed after every one, and every
+/// `check_every` trials Dovecot opens (and syncs) what the kills left without complaint.
+/// Returns (completed, killed).
+fn kill_trials(t: &TestHome, msg: &[u8], trials: usize, check_every: usize) -> (usize, usize) {
     let start = std::time::Instant::now();
-    assert_code(&t.deliver(&[], &msg), 0);
+    assert_code(&t.deliver(&[], msg), 0);
     let span = (start.elapsed().as_micros() as u64).max(2000) * 3 / 2;
     let log = t.maildir().join("dovecot.index.log");
     let (mut completed, mut killed) = (0, 0);
-    for (i, delay) in delays(200, span).enumerate() {
-        let mut child = spawn_delivery(&t, &msg);
+    for (i, delay) in delays(trials, span).enumerate() {
+        let mut child = spawn_delivery(t, msg);
         std::thread::sleep(delay);
         let _ = child.kill();
         if child.wait().unwrap().success() {
@@ -335,12 +334,21 @@ fn sigkill_during_deliveries_never_leaves_a_corrupt_index() {
             killed += 1
         }
         check_framing(&fs::read(&log).unwrap());
-        if i % 25 == 24 {
-            // Dovecot opens (and syncs) what the kills left; it must not complain.
-            doveadm(&t, &["mailbox", "status", "messages", "INBOX"]);
-            assert_eq!(index_complaints(&t), Vec::<String>::new(), "after trial {i}");
+        if i % check_every == check_every - 1 {
+            doveadm(t, &["mailbox", "status", "messages", "INBOX"]);
+            assert_eq!(index_complaints(t), Vec::<String>::new(), "after trial {i}");
         }
     }
+    (completed, killed)
+}
+
+#[test]
+fn sigkill_during_deliveries_never_leaves_a_corrupt_index() {
+    let Some(_dovecot) = Dovecot::find() else { return };
+    let t = index_home();
+    let msg = message("kill kw");
+    let (completed, killed) = kill_trials(&t, &msg, 200, 25);
+    let log = t.maildir().join("dovecot.index.log");
     eprintln!("sigkill: {completed} deliveries completed, {killed} killed");
     assert!(completed > 0 && killed > 0, "{completed} completed, {killed} killed");
     assert!(!dump_records(&log).iter().any(|l| l.contains("corrupt")));
@@ -615,26 +623,7 @@ fn sigkill_during_rewrites_and_rotations_never_leaves_a_corrupt_index() {
         "mail_index_rewrite_max_log_bytes = 1\nmail_index_log_rotate_max_size = 1k\n",
     );
     let msg = message("kill kw");
-    let start = std::time::Instant::now();
-    assert_code(&t.deliver(&[], &msg), 0);
-    let span = (start.elapsed().as_micros() as u64).max(2000) * 3 / 2;
-    let log = t.maildir().join("dovecot.index.log");
-    let (mut completed, mut killed) = (0, 0);
-    for (i, delay) in delays(60, span).enumerate() {
-        let mut child = spawn_delivery(&t, &msg);
-        std::thread::sleep(delay);
-        let _ = child.kill();
-        if child.wait().unwrap().success() {
-            completed += 1
-        } else {
-            killed += 1
-        }
-        check_framing(&fs::read(&log).unwrap());
-        if i % 10 == 9 {
-            doveadm(&t, &["mailbox", "status", "messages", "INBOX"]);
-            assert_eq!(index_complaints(&t), Vec::<String>::new(), "after trial {i}");
-        }
-    }
+    let (completed, killed) = kill_trials(&t, &msg, 60, 10);
     eprintln!("sigkill (rewrite/rotate): {completed} completed, {killed} killed");
     assert!(completed > 0 && killed > 0, "{completed} completed, {killed} killed");
     std::thread::sleep(Duration::from_millis(2500));
