@@ -139,13 +139,18 @@ fn twenty_concurrent_deliveries_into_a_quota_maildir_count_exactly() {
     let t = TestHome::with_config(
         "mail_plugins = quota\nplugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=100M\n}\n",
     );
+    // The first delivery creates maildirsize by a recalculation (scan + rename). Appends that
+    // race with such a rewrite can be lost, in Dovecot too (Maildir++ appends take no lock;
+    // docs/compatibility.md): the exactness checked here is that of concurrent appends.
+    let first = b"Subject: first\n\nfirst\n".to_vec();
+    assert_code(&t.deliver(&["-f", "s@example.com"], &first), 0);
     let messages = deliver_concurrently(&t, 20, 5_000);
-    assert_eq!(t.inbox().len(), 20);
+    assert_eq!(t.inbox().len(), 21);
     let size = std::fs::read_to_string(t.maildir().join("maildirsize")).unwrap();
     let (bytes, count) = size.lines().skip(1).fold((0i64, 0i64), |(b, c), line| {
         let mut it = line.split_whitespace().map(|v| v.parse::<i64>().unwrap());
         (b + it.next().unwrap(), c + it.next().unwrap())
     });
-    let expected: usize = messages.iter().map(Vec::len).sum();
-    assert_eq!((bytes as usize, count), (expected, 20), "{size}");
+    let expected: usize = messages.iter().map(Vec::len).sum::<usize>() + first.len();
+    assert_eq!((bytes as usize, count), (expected, 21), "{size}");
 }
