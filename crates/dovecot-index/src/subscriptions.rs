@@ -3,6 +3,8 @@
 //! plain names, one per line. Names are kept as bytes so that a rewrite never alters
 //! entries written by other tools.
 
+use dovecot_strescape::{tab_escape_into, tab_unescape};
+
 /// The default file name (changeable with `SUBSCRIPTIONS=` in `mail_location`).
 pub const SUBSCRIPTIONS_FILE: &str = "subscriptions";
 const V2_HEADER: &[u8] = b"V\t2\n\n";
@@ -64,47 +66,6 @@ impl Subscriptions {
         }
         out
     }
-}
-
-/// Dovecot's tab-escaping: 0x01 → `\x01 1`, TAB → `\x01 t`, CR → `\x01 r`, LF → `\x01 n`,
-/// NUL → `\x01 0`.
-pub fn tab_escape_into(input: &[u8], out: &mut Vec<u8>) {
-    for &b in input {
-        let escaped = match b {
-            0x01 => Some(b'1'),
-            b'\t' => Some(b't'),
-            b'\r' => Some(b'r'),
-            b'\n' => Some(b'n'),
-            0 => Some(b'0'),
-            _ => None,
-        };
-        match escaped {
-            Some(code) => out.extend_from_slice(&[0x01, code]),
-            None => out.push(b),
-        }
-    }
-}
-
-/// Inverse of [`tab_escape_into`]; an unknown escape keeps the following byte.
-pub fn tab_unescape(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut bytes = input.iter();
-    while let Some(&b) = bytes.next() {
-        if b != 0x01 {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some(b'1') => out.push(0x01),
-            Some(b't') => out.push(b'\t'),
-            Some(b'r') => out.push(b'\r'),
-            Some(b'n') => out.push(b'\n'),
-            Some(b'0') => out.push(0),
-            Some(&other) => out.push(other),
-            None => {}
-        }
-    }
-    out
 }
 
 #[cfg(test)]

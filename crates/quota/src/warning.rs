@@ -11,6 +11,8 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dovecot_strescape::tab_escape;
+
 use crate::error::QuotaError;
 use crate::rule::{Limits, RuleLimits, parse_rule_limits};
 
@@ -134,21 +136,6 @@ impl WarningCommand {
             .map_err(|e| QuotaError::io("configure", &path, e))?;
         stream.write_all(&self.request()).map_err(|e| QuotaError::io("write", &path, e))
     }
-}
-
-/// Dovecot's tab escaping: `\x01` → `\x011`, TAB → `\x01t`, CR → `\x01r`, LF → `\x01n`.
-fn tab_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\x01' => out.push_str("\x011"),
-            '\t' => out.push_str("\x01t"),
-            '\r' => out.push_str("\x01r"),
-            '\n' => out.push_str("\x01n"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

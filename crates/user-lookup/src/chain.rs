@@ -19,10 +19,6 @@ pub const DEFAULT_USERNAME_CHARS: &str =
 pub struct UserdbChain(pub Vec<Box<dyn UserDatabase>>);
 
 impl UserDatabase for UserdbChain {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
-        self.lookup_reporting(user, &mut Vec::new())
-    }
-
     fn lookup_reporting(
         &self,
         user: &str,
@@ -120,10 +116,6 @@ impl AuthUsername {
 }
 
 impl UserDatabase for AuthUsername {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
-        self.lookup_reporting(user, &mut Vec::new())
-    }
-
     fn lookup_reporting(
         &self,
         user: &str,
@@ -184,10 +176,6 @@ impl FieldTemplates {
 }
 
 impl UserDatabase for FieldTemplates {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
-        self.lookup_reporting(user, &mut Vec::new())
-    }
-
     fn lookup_reporting(
         &self,
         user: &str,
@@ -230,10 +218,6 @@ impl StaticUserdb {
 }
 
 impl UserDatabase for StaticUserdb {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
-        self.lookup_reporting(user, &mut Vec::new())
-    }
-
     fn lookup_reporting(
         &self,
         user: &str,

@@ -41,28 +41,23 @@ pub type ExpandPath = Box<dyn Fn(&str, &str) -> PathBuf + Send + Sync>;
 
 /// A user database: answers "who is this user" for one delivery.
 pub trait UserDatabase: Send + Sync {
-    /// Looks `user` up. `Ok(None)` = the user does not exist (EX_NOUSER);
-    /// `Err` = temporary failure (EX_TEMPFAIL).
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError>;
-
-    /// Like [`lookup`](Self::lookup), also collecting problems Dovecot would log without
-    /// failing the lookup (invalid passwd-file entries, a missing file). The default
-    /// implementation reports none.
+    /// Looks `user` up, also collecting problems Dovecot would log without failing the
+    /// lookup (invalid passwd-file entries, a missing file). `Ok(None)` = the user does not
+    /// exist (EX_NOUSER); `Err` = temporary failure (EX_TEMPFAIL).
     fn lookup_reporting(
         &self,
         user: &str,
         warnings: &mut Vec<LookupWarning>,
-    ) -> Result<Option<UserRecord>, LookupError> {
-        let _ = warnings;
-        self.lookup(user)
+    ) -> Result<Option<UserRecord>, LookupError>;
+
+    /// Like [`lookup_reporting`](Self::lookup_reporting), for callers that do not log the
+    /// warnings.
+    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
+        self.lookup_reporting(user, &mut Vec::new())
     }
 }
 
 impl<T: UserDatabase + ?Sized> UserDatabase for Box<T> {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
-        (**self).lookup(user)
-    }
-
     fn lookup_reporting(
         &self,
         user: &str,

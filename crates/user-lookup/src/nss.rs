@@ -9,14 +9,18 @@ use std::io;
 
 use nix::unistd::{Gid, Group, Uid, User, getgrouplist};
 
-use crate::{ErrorLocation, LookupError, LookupErrorKind, UserDatabase, UserRecord};
+use crate::{ErrorLocation, LookupError, LookupErrorKind, LookupWarning, UserDatabase, UserRecord};
 
 /// The system passwd database as a userdb (Dovecot's `driver = passwd`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NssUserdb;
 
 impl UserDatabase for NssUserdb {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
+    fn lookup_reporting(
+        &self,
+        user: &str,
+        _warnings: &mut Vec<LookupWarning>,
+    ) -> Result<Option<UserRecord>, LookupError> {
         if user.contains('\0') {
             return Ok(None);
         }

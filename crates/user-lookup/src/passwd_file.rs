@@ -254,10 +254,6 @@ pub(crate) fn apply_extra_field(
 }
 
 impl UserDatabase for PasswdFile {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
-        self.lookup_reporting(user, &mut Vec::new())
-    }
-
     fn lookup_reporting(
         &self,
         user: &str,

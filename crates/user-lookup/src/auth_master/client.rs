@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
 
 use super::codec::{Exchange, HANDSHAKE, LineBuffer, Step, encode_user_request};
-use crate::{ErrorLocation, LookupError, LookupErrorKind, UserDatabase, UserRecord};
+use crate::{ErrorLocation, LookupError, LookupErrorKind, LookupWarning, UserDatabase, UserRecord};
 
 /// Dovecot's master lookup timeout: login timeout (3 min) − 30 s + 5 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(155);
@@ -127,7 +127,11 @@ impl AuthMaster {
 }
 
 impl UserDatabase for AuthMaster {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
+    fn lookup_reporting(
+        &self,
+        user: &str,
+        _warnings: &mut Vec<LookupWarning>,
+    ) -> Result<Option<UserRecord>, LookupError> {
         let Some(request) = encode_user_request(1, user, &[("service", &self.service)]) else {
             return Ok(None); // unsendable name: Dovecot treats it as an unknown user
         };

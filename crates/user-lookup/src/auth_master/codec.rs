@@ -5,6 +5,7 @@
 //! TAB → `\x01 t`, CR → `\x01 r`, LF → `\x01 n`, NUL → `\x01 0` (Dovecot `lib/strescape.c`).
 
 use crate::{LookupErrorKind, UserRecord};
+use dovecot_strescape::{tab_escape, tab_unescape};
 
 /// Most bytes of unprocessed input the client accepts (Dovecot's auth-master client limit).
 pub const MAX_INPUT: usize = 8192;
@@ -25,45 +26,6 @@ pub enum CodecError {
     /// A reply whose request id is missing or not a number.
     #[error("Invalid request id in reply: {0}")]
     BadId(String),
-}
-
-/// Tab-escapes one field value.
-pub fn tab_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\x01' => out.push_str("\x011"),
-            '\t' => out.push_str("\x01t"),
-            '\r' => out.push_str("\x01r"),
-            '\n' => out.push_str("\x01n"),
-            '\0' => out.push_str("\x010"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Reverses [`tab_escape`]; `\x01` followed by any other byte yields that byte, and a
-/// trailing lone `\x01` is dropped.
-pub fn tab_unescape(field: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(field.len());
-    let mut bytes = field.iter();
-    while let Some(&b) = bytes.next() {
-        if b != 0x01 {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some(b'1') => out.push(0x01),
-            Some(b't') => out.push(b'\t'),
-            Some(b'r') => out.push(b'\r'),
-            Some(b'n') => out.push(b'\n'),
-            Some(b'0') => out.push(0),
-            Some(&other) => out.push(other),
-            None => {}
-        }
-    }
-    out
 }
 
 /// Encodes `USER<TAB>id<TAB>user[<TAB>key=value]...\n`. Values are tab-escaped; the user

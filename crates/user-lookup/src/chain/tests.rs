@@ -5,7 +5,11 @@ use std::path::PathBuf;
 struct Fixed(Vec<UserRecord>, bool);
 
 impl UserDatabase for Fixed {
-    fn lookup(&self, user: &str) -> Result<Option<UserRecord>, LookupError> {
+    fn lookup_reporting(
+        &self,
+        user: &str,
+        _warnings: &mut Vec<LookupWarning>,
+    ) -> Result<Option<UserRecord>, LookupError> {
         if self.1 {
             return Err(LookupError::new(LookupErrorKind::Io, user, ErrorLocation::Config, "down"));
         }

@@ -1,20 +1,6 @@
 use super::*;
 
 #[test]
-fn escape_round_trip_covers_every_special_byte() {
-    let raw = "a\x01b\tc\rd\ne\0f=g";
-    let escaped = tab_escape(raw);
-    assert_eq!(escaped, "a\x011b\x01tc\x01rd\x01ne\x010f=g");
-    assert!(!escaped.contains(['\t', '\n', '\r', '\0']));
-    assert_eq!(tab_unescape(escaped.as_bytes()), raw.as_bytes());
-}
-
-#[test]
-fn unescape_passes_unknown_escapes_and_drops_trailing_marker() {
-    assert_eq!(tab_unescape(b"\x01xy\x01"), b"xy");
-}
-
-#[test]
 fn request_matches_observed_lda_bytes() {
     let mut out = HANDSHAKE.to_vec();
     out.extend(encode_user_request(1, "specuser", &[("service", "lda")]).unwrap());
