@@ -38,6 +38,7 @@ pub mod mailbox_name;
 pub mod maildir;
 pub mod mbox;
 mod namespace;
+mod ofd_lock;
 mod settings;
 mod user;
 

@@ -136,3 +136,13 @@ pub fn system_hostname() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_name_is_always_given() {
+        assert!(!system_hostname().is_empty());
+    }
+}

@@ -4,9 +4,7 @@
 
 use chrono::Local;
 use dovecot_config::Config;
-use outgoing_mail::message_id::{
-    MessageIdTime, lda_message_id, rejection_boundary, system_hostname,
-};
+use outgoing_mail::message_id::{MessageIdTime, lda_message_id, rejection_boundary};
 use outgoing_mail::rejection::{self, RejectionDecision};
 use outgoing_mail::report::RejectionMail;
 use outgoing_mail::sendmail::Sendmail;
@@ -36,7 +34,7 @@ pub fn send_quota_rejection(
         RejectionDecision::Send { return_address, postmaster } => (return_address, postmaster),
         RejectionDecision::NotSent(not_sent) => return Ok(not_sent.log_line()),
     };
-    let host = system_hostname();
+    let host = mail_storage::system_hostname();
     let message_id = lda_message_id(MessageIdTime::now(), 1, &host);
     let boundary = rejection_boundary(std::process::id(), &host);
     let mail = RejectionMail {

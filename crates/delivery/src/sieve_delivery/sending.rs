@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use chrono::Local;
 use duplicate_db::DuplicateDb;
 use outgoing_mail::message_id::{
-    MessageIdTime, lda_message_id, rejection_boundary, sieve_message_id, system_hostname,
+    MessageIdTime, lda_message_id, rejection_boundary, sieve_message_id,
 };
 use outgoing_mail::redirect::{self, RedirectEnvelope, RedirectEnvelopeFrom};
 use outgoing_mail::rejection::{self, RejectionDecision};
@@ -61,7 +61,7 @@ impl<'a> MailOutgoing<'a> {
             original_recipient: None,
             user_email: None,
             postmaster_address: String::new(),
-            hostname: system_hostname(),
+            hostname: mail_storage::system_hostname(),
             rejection_subject: outgoing_mail::report::DEFAULT_REJECTION_SUBJECT.into(),
             rejection_reason: outgoing_mail::report::DEFAULT_REJECTION_REASON.into(),
             vacation: VacationSettings::default(),
@@ -97,8 +97,11 @@ impl Outgoing for MailOutgoing<'_> {
         if redirect::is_redirect_loop(message, &self.own_addresses()) {
             return Ok(SendOutcome::Skipped(redirect::log_loop(address)));
         }
-        let new_id =
-            sieve_message_id(MessageIdTime::now(), self.next_counter(), &system_hostname());
+        let new_id = sieve_message_id(
+            MessageIdTime::now(),
+            self.next_counter(),
+            &mail_storage::system_hostname(),
+        );
         let orig = self.original_recipient.clone().unwrap_or_else(|| self.final_recipient.clone());
         let dup_key = redirect::redirect_duplicate_id(message, &new_id, &orig, address);
         let dup_key = format!("redirect\0{dup_key}");
@@ -132,8 +135,11 @@ impl Outgoing for MailOutgoing<'_> {
         message: &MessageView,
     ) -> Result<SendOutcome, SendFailure> {
         let original = message.raw();
-        let message_id =
-            sieve_message_id(MessageIdTime::now(), self.next_counter(), &system_hostname());
+        let message_id = sieve_message_id(
+            MessageIdTime::now(),
+            self.next_counter(),
+            &mail_storage::system_hostname(),
+        );
         let ctx = VacationContext {
             original,
             sender: self.sender.as_deref(),
@@ -190,7 +196,7 @@ impl Outgoing for MailOutgoing<'_> {
                 return Ok(SendOutcome::Skipped(not_sent.log_line()));
             }
         };
-        let host = system_hostname();
+        let host = mail_storage::system_hostname();
         let message_id = lda_message_id(MessageIdTime::now(), self.next_counter(), &host);
         let mail = RejectionMail {
             original: message,

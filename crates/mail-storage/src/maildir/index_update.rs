@@ -35,6 +35,7 @@ use nix::errno::Errno;
 
 use crate::mailbox::MailFlags;
 use crate::maildir::MaildirMailbox;
+use crate::ofd_lock::set_ofd_lock;
 use crate::settings::FsyncMode;
 
 mod rewrite;
@@ -434,19 +435,6 @@ fn check_same_file(file: &File, path: &Path) -> Result<(), IndexSkip> {
     }
 }
 
-/// An open-file-description write lock on the whole file: it conflicts with the classic
-/// `F_SETLKW` lock Dovecot takes, and is released when `file` is closed.
-fn set_lock(file: &File, kind: i32) -> nix::Result<i32> {
-    let whole_file = nix::libc::flock {
-        l_type: kind as i16,
-        l_whence: nix::libc::SEEK_SET as i16,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    nix::fcntl::fcntl(file, nix::fcntl::FcntlArg::F_OFD_SETLK(&whole_file))
-}
-
 fn lock_until(
     file: &File,
     path: &Path,
@@ -455,7 +443,7 @@ fn lock_until(
 ) -> Result<(), IndexSkip> {
     let mut delay = FIRST_DELAY;
     loop {
-        match set_lock(file, nix::libc::F_WRLCK) {
+        match set_ofd_lock(file, nix::libc::F_WRLCK) {
             Ok(_) => return Ok(()),
             Err(Errno::EAGAIN | Errno::EACCES | Errno::EINTR) => {}
             Err(e) => return Err(IndexSkip::io("fcntl(F_WRLCK)", path, io::Error::from(e))),

@@ -23,6 +23,7 @@ use nix::errno::Errno;
 
 use crate::error::StorageError;
 use crate::maildir::create::Permissions;
+use crate::ofd_lock::set_ofd_lock;
 use crate::settings::{MboxLockMethod, StorageSettings};
 
 /// First and longest pause between two attempts at a busy fcntl/flock lock.
@@ -141,18 +142,6 @@ fn timeout_error(path: &Path, method: MboxLockMethod) -> StorageError {
     ));
     err.path = Some(path.to_path_buf());
     err
-}
-
-/// `F_OFD_SETLK` with `kind` on the whole file.
-fn set_ofd_lock(file: &File, kind: i32) -> nix::Result<i32> {
-    let whole_file = nix::libc::flock {
-        l_type: kind as i16,
-        l_whence: nix::libc::SEEK_SET as i16,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    nix::fcntl::fcntl(file, nix::fcntl::FcntlArg::F_OFD_SETLK(&whole_file))
 }
 
 fn try_fcntl(file: &File, path: &Path) -> Result<bool, StorageError> {

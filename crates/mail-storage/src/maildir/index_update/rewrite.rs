@@ -35,10 +35,10 @@ use dovecot_index::index::{
 };
 
 use super::{
-    INDEX_FILE, IndexSkip, LOG_FILE, OWN_TMP_SUFFIX, remove_stale_own_temps, set_lock,
-    single_write, sync_if,
+    INDEX_FILE, IndexSkip, LOG_FILE, OWN_TMP_SUFFIX, remove_stale_own_temps, single_write, sync_if,
 };
 use crate::maildir::MaildirMailbox;
+use crate::ofd_lock::set_ofd_lock;
 use crate::settings::{FsyncMode, StorageSettings};
 
 /// Dovecot's temporary name for a snapshot being written.
@@ -214,7 +214,7 @@ fn install_new_log(
     bytes: &[u8],
 ) -> Result<(), IndexSkip> {
     let dir = &mb.paths.index;
-    set_lock(new_log, nix::libc::F_WRLCK)
+    set_ofd_lock(new_log, nix::libc::F_WRLCK)
         .map_err(|e| IndexSkip::io("fcntl(F_WRLCK)", tmp, io::Error::from(e)))?;
     single_write(new_log, tmp, bytes, 0)?;
     sync_if(new_log, tmp, mb.settings.fsync == FsyncMode::Always)?;
