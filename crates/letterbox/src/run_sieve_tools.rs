@@ -152,9 +152,10 @@ struct ToolHost {
 
 impl sieve::ScriptEnvironment for ToolHost {
     fn environment_item(&mut self, name: &str) -> Option<String> {
+        if let Some(value) = sieve::implementation_item(name) {
+            return Some(value);
+        }
         Some(match name {
-            "name" => "Pigeonhole Sieve".into(),
-            "version" => "0.5.19".into(),
             "location" => "MS".into(),
             "phase" => "post".into(),
             _ => return None,

@@ -436,16 +436,9 @@ fn fold_after_execution(mut prior: SieveResult, executed: usize, new: SieveResul
 
 /// Name of an action as `test_result_action` sees it (spec §4.3).
 pub fn action_name(a: &sieve::Action) -> &'static str {
-    use sieve::Action;
     match a {
-        Action::Keep { .. } => "keep",
-        Action::FileInto { .. } => "store",
-        Action::Redirect { .. } => "redirect",
-        Action::Discard => "discard",
-        Action::Reject { .. } => "reject",
-        Action::Vacation(_) => "vacation",
-        Action::Notify(_) => "notify",
-        Action::Report(_) => "report",
+        sieve::Action::Keep { .. } => "keep",
+        other => other.name(),
     }
 }
 

@@ -242,9 +242,10 @@ impl ScriptEnvironment for Host {
     }
 
     fn environment_item(&mut self, name: &str) -> Option<String> {
+        if let Some(value) = sieve::implementation_item(name) {
+            return Some(value);
+        }
         Some(match name {
-            "name" => "Pigeonhole Sieve".into(),
-            "version" => "0.5.19".into(),
             "location" => "MS".into(),
             "phase" => "post".into(),
             "domain" => "example.com".into(),

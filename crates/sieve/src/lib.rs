@@ -47,7 +47,7 @@ pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
 pub use extensions::{Extension, ExtensionConfig, Registrar};
 pub use interpret::{
     Envelope, ErrorClass, HostError, Limits, Machine, Now, NullEnvironment, RuntimeError,
-    ScriptEnvironment, run, run_appending,
+    ScriptEnvironment, implementation_item, run, run_appending,
 };
 pub use message::MessageView;
 pub use program::{IncludeLocation, Script};

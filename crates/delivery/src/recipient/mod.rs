@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use dovecot_config::Config;
 use mail_storage::MailUser;
+use outgoing_mail::sendmail::Sendmail;
 
 pub use rejection::send_quota_rejection;
 pub use sieve::{DUPLICATE_DB_NAME, sieve_sender, try_sieve};
@@ -66,6 +67,18 @@ pub struct Recipient<'a> {
     pub envelope: &'a SieveEnvelope,
     /// `-e`: rejections are reported, not mailed.
     pub reject_to_stderr: bool,
+}
+
+/// The `sendmail_path` (or `submission_host`) transport of rejection mails, redirects and
+/// vacation replies. The child gets an empty environment, as Dovecot's does (observed).
+fn sendmail_from(lda: &dovecot_config::LdaSettings) -> Result<Sendmail, Failure> {
+    Sendmail::from_settings(
+        &lda.sendmail_path,
+        &lda.submission_host,
+        Vec::new(),
+        lda.submission_timeout,
+    )
+    .map_err(|e| Failure::temp(e.to_string()))
 }
 
 /// The quota plugin, when `mail_plugins` names `quota` and a root is configured.

@@ -7,7 +7,6 @@ use dovecot_config::Config;
 use outgoing_mail::message_id::{MessageIdTime, lda_message_id, rejection_boundary};
 use outgoing_mail::rejection::{self, RejectionDecision};
 use outgoing_mail::report::RejectionMail;
-use outgoing_mail::sendmail::Sendmail;
 
 use super::Failure;
 use crate::message::IncomingMessage;
@@ -51,13 +50,7 @@ pub fn send_quota_rejection(
         now: Local::now().fixed_offset(),
     };
     let built = outgoing_mail::dsn::build_dsn(&mail);
-    let sendmail = Sendmail::from_settings(
-        &lda.sendmail_path,
-        &lda.submission_host,
-        Vec::new(),
-        lda.submission_timeout,
-    )
-    .map_err(|e| Failure::temp(e.to_string()))?;
+    let sendmail = super::sendmail_from(lda)?;
     sendmail.send(None, std::slice::from_ref(&return_address), &built.message).map_err(|e| {
         Failure::temp(rejection::log_temporarily_failed(
             &rejection::log_msgid(&bytes),

@@ -8,7 +8,6 @@ use dovecot_config::Config;
 use duplicate_db::DuplicateDb;
 use mail_storage::MailUser;
 use outgoing_mail::redirect::RedirectEnvelopeFrom;
-use outgoing_mail::sendmail::Sendmail;
 use outgoing_mail::vacation_reply::VacationSettings;
 
 use super::{Failure, SieveEnvelope};
@@ -99,14 +98,7 @@ fn outgoing_for<'a>(
     let lda = &config.settings().lda;
     let plugin = config.plugin();
     let flag = |key: &str| plugin.get(key).is_some_and(|v| v == "yes");
-    // The sendmail child gets an empty environment, as Dovecot's does (observed).
-    let sendmail = Sendmail::from_settings(
-        &lda.sendmail_path,
-        &lda.submission_host,
-        Vec::new(),
-        lda.submission_timeout,
-    )
-    .map_err(|e| Failure::temp(e.to_string()))?;
+    let sendmail = super::sendmail_from(lda)?;
     let mut out = MailOutgoing::new(sendmail, envelope.final_recipient.clone());
     out.dupes = dupes;
     out.sender = envelope.sender.clone();

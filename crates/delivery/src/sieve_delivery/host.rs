@@ -44,9 +44,10 @@ impl ScriptEnvironment for DeliveryHost<'_> {
     }
 
     fn environment_item(&mut self, name: &str) -> Option<String> {
+        if let Some(value) = sieve::implementation_item(name) {
+            return Some(value);
+        }
         Some(match name {
-            "name" => "Pigeonhole Sieve".into(),
-            "version" => "0.5.19".into(),
             "location" => "MDA".into(),
             "phase" => "during".into(),
             "host" => self.hostname.to_string(),

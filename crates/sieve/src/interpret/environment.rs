@@ -33,6 +33,17 @@ pub struct Now {
     pub offset_minutes: i32,
 }
 
+/// The `name` and `version` items of the `environment` extension (RFC 5183): scripts see the
+/// implementation we stand in for, Pigeonhole 0.5.19, whatever the host. Other items are the
+/// host's to answer.
+pub fn implementation_item(name: &str) -> Option<String> {
+    match name {
+        "name" => Some("Pigeonhole Sieve".into()),
+        "version" => Some("0.5.19".into()),
+        _ => None,
+    }
+}
+
 /// Questions the host answers during a run. Every method has a conservative default so a
 /// host implements only what it supports.
 pub trait ScriptEnvironment {
@@ -49,13 +60,11 @@ pub trait ScriptEnvironment {
 
     /// An `environment` item (`domain`, `host`, `location`, `name`, `phase`, `version`, ...).
     fn environment_item(&mut self, name: &str) -> Option<String> {
-        match name {
-            "name" => Some("Pigeonhole Sieve".into()),
-            "version" => Some("0.5.19".into()),
+        implementation_item(name).or(match name {
             "location" => Some("MDA".into()),
             "phase" => Some("during".into()),
             _ => None,
-        }
+        })
     }
 
     /// The current time.

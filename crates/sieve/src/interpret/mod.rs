@@ -15,7 +15,9 @@ use crate::message::{HeaderField, MessageView};
 use crate::program::{FlagAction, Modifier, Op, OpKind, PStr, Part, Program, Script, VarRef};
 use crate::result::{Action, ActionSource, ResultBuilder, SieveResult};
 use custom::CustomFlow;
-pub use environment::{Envelope, HostError, Now, NullEnvironment, ScriptEnvironment};
+pub use environment::{
+    Envelope, HostError, Now, NullEnvironment, ScriptEnvironment, implementation_item,
+};
 pub use limits::Limits;
 
 /// Class of a run-time failure, as Pigeonhole's execution exit codes.

@@ -109,8 +109,8 @@ impl Action {
         }
     }
 
-    /// Pigeonhole's action name in conflict messages.
-    fn name(&self) -> &'static str {
+    /// Pigeonhole's action name in conflict messages (`keep` and `fileinto` are both `store`).
+    pub fn name(&self) -> &'static str {
         match self {
             Action::Keep { .. } | Action::FileInto { .. } => "store",
             Action::Redirect { .. } => "redirect",
