@@ -58,7 +58,7 @@ const OWN_TMP_SUFFIX: &str = ".lbtmp";
 /// Dovecot indexes the message at its next sync. Reading a 50 MB message back would cost its
 /// size in memory and time, and a delivery must stream (issue #2: peak RSS no higher than
 /// dovecot-lda's).
-const MAX_INDEXED_MESSAGE: u64 = 1 << 20;
+pub(crate) const MAX_INDEXED_MESSAGE: u64 = 1 << 20;
 /// A `.newlock`/`.tmp` left older than this by a crashed writer is removed (live ones exist
 /// for milliseconds).
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
@@ -148,6 +148,8 @@ pub(crate) struct Delivered<'a> {
     /// transaction may record the uidlist's new stat in the `maildir` header. (Claiming it
     /// earlier would let Dovecot skip reading the uidlist if a later update were skipped.)
     pub claim_uidlist: bool,
+    /// The message as stored, when the save had it in memory (spares reading the file back).
+    pub content: Option<&'a [u8]>,
 }
 
 /// Updates the index files for one delivered message. Returns `None` when they were
@@ -186,11 +188,18 @@ pub(crate) fn local_day_start(now: i64) -> u32 {
 
 fn try_update(mb: &MaildirMailbox, d: &Delivered<'_>) -> Result<(), IndexSkip> {
     let dir = &mb.paths.index;
-    let message = read_message(d.path)?;
+    let read;
+    let message: &[u8] = match d.content {
+        Some(bytes) => indexable(bytes.len() as u64, d.path).map(|()| bytes)?,
+        None => {
+            read = read_message(d.path)?;
+            &read
+        }
+    };
     let deadline = Instant::now() + mb.settings.index_lock_timeout;
     let log_path = dir.join(LOG_FILE);
     let Some(log) = open_locked(&log_path, deadline, mb.settings.index_lock_timeout)? else {
-        return create_fresh(mb, d, &message);
+        return create_fresh(mb, d, message);
     };
     let index = open_optional(&dir.join(INDEX_FILE), false)?;
     let cache_path = dir.join(CACHE_FILE);
@@ -209,7 +218,7 @@ fn try_update(mb: &MaildirMailbox, d: &Delivered<'_>) -> Result<(), IndexSkip> {
     let prev = state.ext("maildir").and_then(|e| MaildirHeader::from_bytes(&e.hdr));
     check_uidlist_seen(prev.as_ref(), d)?;
     // cur/ is never claimed as scanned: Dovecot keeps comparing it with what it saw itself.
-    let update = build_update(d, &message, prev.as_ref(), None)?;
+    let update = build_update(d, message, prev.as_ref(), None)?;
     let cache_ref = cache.as_ref().map(|f| f as &dyn ReadAt);
     let plan =
         plan_append(index_ref, Some(&log), cache_ref, &update, &options).map_err(plan_err)?;
@@ -363,10 +372,16 @@ fn check_uidlist_seen(prev: Option<&MaildirHeader>, d: &Delivered<'_>) -> Result
 
 fn read_message(path: &Path) -> Result<Vec<u8>, IndexSkip> {
     let meta = fs::metadata(path).map_err(|e| IndexSkip::io("stat", path, e))?;
-    if meta.len() > MAX_INDEXED_MESSAGE {
+    indexable(meta.len(), path)?;
+    fs::read(path).map_err(|e| IndexSkip::io("read", path, e))
+}
+
+/// Messages over [`MAX_INDEXED_MESSAGE`] are left for Dovecot to index.
+fn indexable(size: u64, path: &Path) -> Result<(), IndexSkip> {
+    if size > MAX_INDEXED_MESSAGE {
         return Err(IndexSkip::changed(path, "message too large to cache at delivery"));
     }
-    fs::read(path).map_err(|e| IndexSkip::io("read", path, e))
+    Ok(())
 }
 
 fn build_update<'m>(

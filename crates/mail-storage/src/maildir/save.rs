@@ -11,6 +11,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::StorageError;
 use crate::mailbox::{MailFlags, MessageSource, SaveOptions, SavedMail};
@@ -18,6 +19,7 @@ use crate::maildir::MaildirMailbox;
 use crate::maildir::create::{Permissions, ensure_subdirs};
 use crate::maildir::filename::{info_suffix, unique_base, virtual_size, with_sizes};
 use crate::maildir::group_commit;
+use crate::maildir::index_update::MAX_INDEXED_MESSAGE;
 use crate::maildir::uidlist_sync::PendingSave;
 
 /// How often a fresh unique name is tried when `tmp/<base>` already exists.
@@ -52,10 +54,17 @@ pub(crate) fn save(
 ) -> Result<SavedMail, StorageError> {
     let written = write_tmp(mb, source, opts)?;
     let storage_id = with_sizes(&written.base, written.size, written.vsize);
+    let content = match source {
+        MessageSource::Bytes(data) if data.len() as u64 <= MAX_INDEXED_MESSAGE => {
+            Some(Arc::from(data))
+        }
+        _ => None,
+    };
     let pending = PendingSave {
         storage_id: storage_id.clone(),
         tmp: written.guard.path.clone(),
         opts: opts.clone(),
+        content,
     };
     let committed = group_commit::submit(mb, pending)?;
     written.guard.armed.set(false);

@@ -11,6 +11,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use dovecot_index::uidlist::{UIDLIST_FILE, generate_guid, read_append_state};
 use dovecot_index::uidvalidity::next_uidvalidity;
@@ -44,6 +45,9 @@ pub(crate) struct PendingSave {
     pub tmp: PathBuf,
     /// Flags, keywords and forced GUID.
     pub opts: SaveOptions,
+    /// The stored bytes when the save had them in memory (up to the size the index caches),
+    /// so that the index update need not read the file back.
+    pub content: Option<Arc<[u8]>>,
 }
 
 /// A message renamed into `new/` or `cur/`, not yet recorded.
@@ -161,6 +165,7 @@ fn commit_locked(
                     uidlist: uidlist_path,
                     uidlist_before,
                     claim_uidlist: n == last,
+                    content: saves[p.index].content.as_deref(),
                 };
                 (Some(uid), None, update_index(mb, &delivered))
             }
