@@ -21,6 +21,9 @@ pub const MEMORY_LIMIT: usize = 128 * 1024;
 /// the whole message back.
 pub const HEADER_CAPTURE_LIMIT: usize = 1024 * 1024;
 const CHUNK: usize = 64 * 1024;
+/// The input buffer starts at this size and doubles up to [`CHUNK`] while reads fill it: most
+/// messages fit at once, and a one-shot `deliver` then touches (and zeroes) two pages, not 16.
+const FIRST_CHUNK: usize = 8 * 1024;
 /// A staged file is flushed to disk in the background every this many bytes, so the final fsync
 /// of a large message has little left to do (disk writes overlap with reading the input).
 const FLUSH_EVERY: u64 = 4 * 1024 * 1024;
@@ -329,7 +332,8 @@ struct Reader<R> {
 
 impl<R: Read> Reader<R> {
     fn new(inner: R, name: &str) -> Self {
-        Self { inner, name: name.to_string(), buf: vec![0; CHUNK], start: 0, end: 0, eof: false }
+        let buf = vec![0; FIRST_CHUNK];
+        Self { inner, name: name.to_string(), buf, start: 0, end: 0, eof: false }
     }
 
     fn err(&self, error: io::Error) -> MessageError {
@@ -388,6 +392,9 @@ impl<R: Read> Reader<R> {
     /// Next chunk of input (buffered bytes first).
     fn next_chunk(&mut self) -> Result<Option<&[u8]>, MessageError> {
         if self.start == self.end {
+            if self.end == self.buf.len() && self.buf.len() < CHUNK {
+                self.buf.resize((self.buf.len() * 2).min(CHUNK), 0);
+            }
             self.start = 0;
             self.end = 0;
             if !self.read_more()? {

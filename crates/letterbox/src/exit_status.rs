@@ -3,8 +3,6 @@
 //! Mirrors dovecot/core@2.3.19.1 `src/lda/main.c`: 78 (EX_CONFIG) is never used, configuration
 //! and internal errors are 75 so the MTA retries; a panic is caught in `main` and becomes 75 too.
 
-use std::process::ExitCode;
-
 use delivery::FailureClass;
 
 /// The statuses letterbox exits with.
@@ -22,9 +20,25 @@ pub enum ExitStatus {
     NoPerm = 77,
 }
 
+/// The status a tool ends the process with (std's `ExitCode` cannot be read back as a number,
+/// which the C `main` in `entry.rs` must return).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitCode(pub u8);
+
+impl ExitCode {
+    /// 0.
+    pub const SUCCESS: ExitCode = ExitCode(0);
+}
+
+impl From<u8> for ExitCode {
+    fn from(code: u8) -> ExitCode {
+        ExitCode(code)
+    }
+}
+
 impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> ExitCode {
-        ExitCode::from(status as u8)
+        ExitCode(status as u8)
     }
 }
 

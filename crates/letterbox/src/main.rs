@@ -3,9 +3,14 @@
 //! `letterbox deliver …` (also when started as `deliver` or `dovecot-lda`) behaves as
 //! dovecot-lda 2.3. Later subcommands: `lmtp`, `sievec`, `sieve-test`, `sieve-testsuite`.
 //! Nothing else in the workspace prints or exits: this crate maps outcomes to exit statuses in
-//! one place (`exit_status.rs`) and turns a panic into EX_TEMPFAIL so the MTA retries.
+//! one place (`exit_status.rs`) and turns a panic into EX_TEMPFAIL so the MTA retries. The
+//! process starts in `entry.rs` (a C `main`, without Rust's standard start-up).
+// Test builds get the test harness's `main`.
+#![cfg_attr(not(test), no_main)]
 
 mod cli;
+#[cfg(not(test))]
+mod entry;
 mod exit_status;
 mod identity;
 mod logging;
@@ -15,11 +20,14 @@ mod run_lmtp;
 mod run_sieve_testsuite;
 mod run_sieve_tools;
 
-use std::process::ExitCode;
+use crate::exit_status::ExitCode;
 
 use exit_status::ExitStatus;
 
-fn main() -> ExitCode {
+/// The whole process: the tool's exit status; a panic becomes EX_TEMPFAIL.
+// Unit-test builds have the harness's `main` instead of `entry`'s, which calls this.
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().cloned().unwrap_or_else(|| "letterbox".into());
     match std::panic::catch_unwind(|| dispatch(&argv0, &args[1.min(args.len())..])) {

@@ -5,8 +5,8 @@
 //! verdict line per file and, last, `N passed, M failed` (files); exit 0 only when every file
 //! passed.
 
+use crate::exit_status::ExitCode;
 use std::io::Write as _;
-use std::process::ExitCode;
 
 use crate::exit_status::ExitStatus;
 

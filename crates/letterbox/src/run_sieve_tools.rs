@@ -108,7 +108,7 @@ fn compile_file(
 
 /// `letterbox sievec [-x EXTENSIONS] SCRIPT...`: exit 0 when every script compiles, 89 (as
 /// Pigeonhole's tools) when one does not.
-pub fn run_sievec(args: &[String]) -> std::process::ExitCode {
+pub fn run_sievec(args: &[String]) -> crate::exit_status::ExitCode {
     let parsed = match parse(args, "x") {
         Ok(p) if !p.positional.is_empty() => p,
         Ok(_) => {
@@ -142,7 +142,7 @@ pub fn run_sievec(args: &[String]) -> std::process::ExitCode {
             }
         }
     }
-    if ok { ExitStatus::Ok.into() } else { std::process::ExitCode::from(EXIT_COMPILE_FAILED) }
+    if ok { ExitStatus::Ok.into() } else { crate::exit_status::ExitCode::from(EXIT_COMPILE_FAILED) }
 }
 
 /// sieve-test's answers: no mailboxes, no duplicates, Pigeonhole's `MS`/`post` environment.
@@ -192,7 +192,7 @@ fn default_envelope(view: &MessageView, parsed: &ToolArgs) -> Envelope {
 /// `letterbox sieve-test [-f FROM] [-r RCPT] [-a ORIG] [-m MAILBOX] [-x EXT] [-s SCRIPT]...
 /// SCRIPT MESSAGE`: prints the actions the script would perform. Exit 0 on success, 1 when the
 /// run failed, 89 when a script does not compile.
-pub fn run_sieve_test(args: &[String]) -> std::process::ExitCode {
+pub fn run_sieve_test(args: &[String]) -> crate::exit_status::ExitCode {
     let parsed = match parse(args, "xframs") {
         Ok(p) if p.positional.len() == 2 => p,
         _ => {
@@ -221,7 +221,7 @@ pub fn run_sieve_test(args: &[String]) -> std::process::ExitCode {
             Err(text) => {
                 eprint!("{text}");
                 eprintln!("sieve-test: Fatal: failed to compile sieve script");
-                return std::process::ExitCode::from(EXIT_COMPILE_FAILED);
+                return crate::exit_status::ExitCode::from(EXIT_COMPILE_FAILED);
             }
         };
         if scripts.len() > 1 {
@@ -234,7 +234,7 @@ pub fn run_sieve_test(args: &[String]) -> std::process::ExitCode {
                 eprintln!(
                     "sieve-test: Info: final result: failed; resolved with successful implicit keep"
                 );
-                return std::process::ExitCode::from(1);
+                return crate::exit_status::ExitCode::from(1);
             }
         }
     }

@@ -44,15 +44,19 @@ mod user;
 
 pub use error::{ErrorKind, StorageError};
 
-/// For long-lived delivering processes (the LMTP server): keep the file each
-/// `dovecot-uidlist.lock` is hard-linked from in the mailbox's `tmp/` between deliveries, so a
-/// delivery allocates and frees one inode less. Call [`end_long_lived_process`] on shutdown.
+/// For long-lived delivering processes (the LMTP server): threads saving into the same
+/// Maildir at the same moment share one commit (`maildir::group_commit`), and the file each
+/// `dovecot-uidlist.lock` is hard-linked from stays in the mailbox's `tmp/` between
+/// deliveries, so a delivery allocates and frees one inode less. Call
+/// [`end_long_lived_process`] on shutdown.
 pub fn begin_long_lived_process() {
+    maildir::group_commit::share_commits(true);
     dovecot_index::dotlock::keep_link_sources(true);
 }
 
 /// Removes what [`begin_long_lived_process`] kept.
 pub fn end_long_lived_process() {
+    maildir::group_commit::share_commits(false);
     dovecot_index::dotlock::keep_link_sources(false);
     dovecot_index::dotlock::remove_kept_link_sources();
 }

@@ -154,3 +154,37 @@ fn twenty_concurrent_deliveries_into_a_quota_maildir_count_exactly() {
     let expected: usize = messages.iter().map(Vec::len).sum::<usize>() + first.len();
     assert_eq!((bytes as usize, count), (expected, 21), "{size}");
 }
+
+/// `letterbox deliver -c CONF -d alice -f bob@example.com ARGS` started with stdout and
+/// stderr closed (a careless wrapper), `message` on stdin.
+fn deliver_with_stdio_closed(t: &TestHome, args: &str, message: &[u8]) -> std::process::Output {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(format!("exec \"$0\" deliver -c \"$1\" -d alice -f bob@example.com {args} 1>&- 2>&-"))
+        .arg(letterbox_bin())
+        .arg(&t.conf);
+    run_with_stdin(cmd, message)
+}
+
+/// With descriptors 1 and 2 closed, letterbox reopens them on `/dev/null` before opening
+/// anything, so no file it opens (the log, the message) becomes "stderr": a delivery stores
+/// the message intact, and what `-e` writes to stderr does not land in the log file.
+#[test]
+fn closed_standard_descriptors_are_reopened_on_dev_null() {
+    let t = crate::sieve_delivery::sieve_home("keep;\n", "");
+    let message = b"Subject: fds\nMessage-ID: <fds@example.com>\n\nbody\n";
+    let out = deliver_with_stdio_closed(&t, "", message);
+    assert_eq!(code(&out), 0, "{}", t.log_text());
+    let inbox = t.inbox();
+    assert_eq!(inbox.len(), 1, "{}", t.log_text());
+    assert_eq!(inbox[0].1, message);
+
+    let t = crate::sieve_delivery::sieve_home("require \"reject\";\nreject \"no thanks\";\n", "");
+    let out = deliver_with_stdio_closed(&t, "-e", message);
+    assert_eq!(code(&out), 77, "{}", t.log_text());
+    let log = t.log_text();
+    assert!(log.contains("lda(alice)"), "{log}");
+    // Every line is a log line (date, `lda(alice)`), none is raw stderr text.
+    assert!(log.lines().all(|l| l.contains(" lda(alice)")), "{log}");
+    assert!(t.inbox().is_empty());
+}

@@ -7,19 +7,29 @@
 //! leader: it takes every queued save and commits them together
 //! ([`uidlist_sync::commit_batch`]); the others wait for their result. A save that arrives
 //! while a batch is being committed is in the next batch, whose leader is the first waiter
-//! to notice the mailbox is free. A lone delivery (`letterbox deliver`) is a batch of one
-//! and does exactly what it did before. Durability is unchanged: nobody is told "saved"
+//! to notice the mailbox is free. Only processes that called
+//! [`crate::begin_long_lived_process`] queue; a lone delivery (`letterbox deliver`) commits
+//! its batch of one directly. Durability is unchanged: nobody is told "saved"
 //! before its file, its directory entry and its uidlist record are on disk.
 //!
 //! Dovecot has no equivalent (each LMTP process takes the lock per message); processes still
 //! exclude each other through the dotlock, which the leader holds for the whole batch.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use crate::error::StorageError;
 use crate::maildir::MaildirMailbox;
 use crate::maildir::uidlist_sync::{Committed, PendingSave, commit_batch};
+
+/// Whether saves go through the shared queue (set for long-lived, multi-threaded processes).
+static SHARED: AtomicBool = AtomicBool::new(false);
+
+/// Turns group commit on or off for this process (see [`crate::begin_long_lived_process`]).
+pub(crate) fn share_commits(enable: bool) {
+    SHARED.store(enable, Ordering::Relaxed);
+}
 
 /// Most saves committed under one lock hold (bounds the leader's extra latency).
 const MAX_BATCH: usize = 64;
@@ -54,6 +64,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Places `save` (already durable in `tmp/`) and gives it its UID, together with whatever
 /// other threads are saving into the same mailbox right now.
 pub(crate) fn submit(mb: &MaildirMailbox, save: PendingSave) -> Result<Committed, StorageError> {
+    if !SHARED.load(Ordering::Relaxed) {
+        // One delivery per process (`letterbox deliver`): nobody to share a commit with.
+        let mut results = commit_batch(mb, std::slice::from_ref(&save));
+        return results.pop().unwrap_or_else(|| Err(StorageError::temp("nothing committed")));
+    }
     // Only saves with identical paths, permissions and settings may share a commit.
     let key = format!("{mb:?}");
     let job = Arc::new(Job { save, result: Mutex::new(None) });
