@@ -25,7 +25,7 @@ impl Normalizer {
                     self.emit(b"\r", out);
                 }
             }
-            match memchr::memchr(b'\r', input) {
+            match find_byte(b'\r', input) {
                 Some(pos) => {
                     self.emit(&input[..pos], out);
                     self.pending_cr = true;
@@ -48,7 +48,7 @@ impl Normalizer {
     fn emit(&mut self, segment: &[u8], out: &mut Vec<u8>) {
         let Some(&last) = segment.last() else { return };
         out.extend_from_slice(segment);
-        let lfs = memchr::memchr_iter(b'\n', segment).count() as u64;
+        let lfs = count_byte(b'\n', segment) as u64;
         let after_cr = u64::from(segment[0] == b'\n' && self.prev_was_cr);
         self.size += segment.len() as u64;
         self.vsize += segment.len() as u64 + lfs - after_cr;
@@ -64,6 +64,27 @@ impl Normalizer {
     pub fn vsize(&self) -> u64 {
         self.vsize
     }
+}
+
+/// The first `needle` in `haystack`. On x86_64 this is memchr's SSE2 searcher, which every
+/// x86_64 CPU has: no run-time CPU detection. That detection (`cpuid`, which traps to the
+/// hypervisor on a VM) cost ~60 µs of every one-shot `deliver`, more than the whole scan of
+/// a typical message; SSE2 still scans gigabytes per second (docs/architecture.md, "Start-up").
+fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(searcher) = memchr::arch::x86_64::sse2::memchr::One::new(needle) {
+        return searcher.find(haystack);
+    }
+    memchr::memchr(needle, haystack)
+}
+
+/// How many `needle`s `haystack` holds (same searcher as [`find_byte`]).
+fn count_byte(needle: u8, haystack: &[u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(searcher) = memchr::arch::x86_64::sse2::memchr::One::new(needle) {
+        return searcher.count(haystack);
+    }
+    memchr::memchr_iter(needle, haystack).count()
 }
 
 /// Normalise a whole buffer at once (tests and small inputs).
