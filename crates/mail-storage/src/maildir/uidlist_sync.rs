@@ -67,14 +67,69 @@ enum Plan {
 }
 
 /// Places and records a group of messages under ONE hold of the uidlist lock (group
-/// commit): each is renamed into `new/` or `cur/` with its keyword letters, the directories
-/// are fsynced once, then all records are appended in one write and one fdatasync, and the
-/// index gets one transaction per message. The result for each message is at its position.
-/// If recording fails, every placed file is unlinked again while the lock is still held.
+/// commit), then makes them durable: see [`commit_batch_unsynced`] and [`Unsynced::finish`].
+/// The result for each message is at its position.
 pub(crate) fn commit_batch(
     mb: &MaildirMailbox,
     saves: &[PendingSave],
 ) -> Vec<Result<Committed, StorageError>> {
+    commit_batch_unsynced(mb, saves).finish()
+}
+
+/// A commit done under the lock, the lock released, the waits for the disk still to come:
+/// the `new/`/`cur/` fsync and the uidlist fdatasync. Nobody may be told "saved" before
+/// [`Unsynced::finish`] returned.
+pub(crate) struct Unsynced {
+    results: Vec<Result<Committed, StorageError>>,
+    /// (position in `results`, file) of every message placed.
+    placed: Vec<(usize, PathBuf)>,
+    /// Directories that received messages, each once.
+    dirs: Vec<PathBuf>,
+    /// The appended uidlist, when the append still needs its fdatasync.
+    uidlist: Option<(File, PathBuf)>,
+    fsync: bool,
+}
+
+impl Unsynced {
+    fn done(results: Vec<Result<Committed, StorageError>>) -> Unsynced {
+        Unsynced { results, placed: Vec::new(), dirs: Vec::new(), uidlist: None, fsync: false }
+    }
+
+    /// fsyncs the directories and fdatasyncs the uidlist; if either fails, every placed
+    /// message is unlinked again and fails (its uidlist and index records then name a missing
+    /// file, which Dovecot drops at its next sync).
+    pub(crate) fn finish(mut self) -> Vec<Result<Committed, StorageError>> {
+        if let Err(e) = self.sync() {
+            for (index, path) in &self.placed {
+                let _ = fs::remove_file(path);
+                self.results[*index] = Err(e.duplicate());
+            }
+        }
+        self.results
+    }
+
+    fn sync(&self) -> Result<(), StorageError> {
+        if !self.fsync {
+            return Ok(());
+        }
+        for dir in &self.dirs {
+            File::open(dir)
+                .and_then(|d| d.sync_data())
+                .map_err(|e| StorageError::io("fdatasync", dir, e, false))?;
+        }
+        if let Some((file, path)) = &self.uidlist {
+            file.sync_data().map_err(|e| StorageError::io("fdatasync", path, e, false))?;
+        }
+        Ok(())
+    }
+}
+
+/// The part of a group commit that needs the uidlist lock: each message is renamed into
+/// `new/` or `cur/` with its keyword letters, all records are appended in one write, and the
+/// index gets one transaction per message. The fsyncs wait until the lock is released, so
+/// the next group can take it meanwhile (their waits for the disk overlap). If recording
+/// fails, every placed file is unlinked again while the lock is still held.
+pub(crate) fn commit_batch_unsynced(mb: &MaildirMailbox, saves: &[PendingSave]) -> Unsynced {
     let uidlist_path = mb.paths.control.join(UIDLIST_FILE);
     let lock_settings = DotlockSettings {
         timeout: mb.settings.dotlock_timeout,
@@ -85,15 +140,17 @@ pub(crate) fn commit_batch(
     };
     match Dotlock::acquire_release_only(&uidlist_path, &lock_settings) {
         Ok(lock) => {
-            let results = commit_locked(mb, &uidlist_path, saves);
-            // An overridden lock cannot be undone any more; the records are already durable.
+            let unsynced = commit_locked(mb, &uidlist_path, saves);
+            // An overridden lock cannot be undone any more; the records are already written.
             let _ = lock.release();
-            results
+            unsynced
         }
-        Err(timeout @ DotlockError::Timeout { .. }) => place_without_uids(mb, saves, &timeout),
+        Err(timeout @ DotlockError::Timeout { .. }) => {
+            Unsynced::done(place_without_uids(mb, saves, &timeout))
+        }
         Err(e) => {
             let err = StorageError::from(e);
-            saves.iter().map(|_| Err(err.duplicate())).collect()
+            Unsynced::done(saves.iter().map(|_| Err(err.duplicate())).collect())
         }
     }
 }
@@ -106,7 +163,14 @@ fn place_without_uids(
     timeout: &DotlockError,
 ) -> Vec<Result<Committed, StorageError>> {
     let (mut results, placed) = place_all(mb, saves, false);
-    if let Err(e) = sync_dirs(mb, &placed) {
+    let dirs = Unsynced {
+        results: Vec::new(),
+        placed: Vec::new(),
+        dirs: placed_dirs(&placed),
+        uidlist: None,
+        fsync: mb.settings.fsync.enabled(),
+    };
+    if let Err(e) = dirs.sync() {
         undo(&placed, &mut results, &e);
         return results;
     }
@@ -123,33 +187,27 @@ fn place_without_uids(
 }
 
 /// The group commit with the uidlist lock held.
-fn commit_locked(
-    mb: &MaildirMailbox,
-    uidlist_path: &Path,
-    saves: &[PendingSave],
-) -> Vec<Result<Committed, StorageError>> {
+fn commit_locked(mb: &MaildirMailbox, uidlist_path: &Path, saves: &[PendingSave]) -> Unsynced {
     let fail_all = |e: StorageError| saves.iter().map(|_| Err(e.duplicate())).collect();
     let plan = match plan(mb, uidlist_path) {
         Ok(plan) => plan,
-        Err(e) => return fail_all(e),
+        Err(e) => return Unsynced::done(fail_all(e)),
     };
     let uidlist_before = match plan {
         Plan::Append { .. } | Plan::Rewrite(_) => stat_triple(uidlist_path).ok(),
         Plan::Create | Plan::Skip(_) => None,
     };
     let (mut results, placed) = place_all(mb, saves, true);
-    if let Err(e) = sync_dirs(mb, &placed) {
-        undo(&placed, &mut results, &e);
-        return results;
-    }
     let records = placed.iter().map(|p| new_record(&saves[p.index])).collect();
-    let recorded = match record(mb, uidlist_path, plan, records) {
+    let (recorded, uidlist) = match record(mb, uidlist_path, plan, records) {
         Ok(recorded) => recorded,
         Err(e) => {
             undo(&placed, &mut results, &e);
-            return results;
+            return Unsynced::done(results);
         }
     };
+    let dirs = placed_dirs(&placed);
+    let placed_paths = placed.iter().map(|p| (p.index, p.path.clone())).collect();
     let last = placed.len().saturating_sub(1);
     for (n, p) in placed.into_iter().enumerate() {
         let (uid, uid_missing_reason, index_skipped_reason) = match &recorded {
@@ -183,7 +241,13 @@ fn commit_locked(
             index_skipped_reason,
         });
     }
-    results
+    Unsynced {
+        results,
+        placed: placed_paths,
+        dirs,
+        uidlist: uidlist.map(|file| (file, uidlist_path.to_path_buf())),
+        fsync: mb.settings.fsync.enabled(),
+    }
 }
 
 /// Places every save (see [`place_one`]); the results of the placed ones are filled in later.
@@ -229,20 +293,13 @@ fn place_one(
     Ok(Placed { index, path, dropped_keywords, keywords })
 }
 
-/// fsyncs each directory that received a message (once, however many it received).
-fn sync_dirs(mb: &MaildirMailbox, placed: &[Placed]) -> Result<(), StorageError> {
-    if !mb.settings.fsync.enabled() {
-        return Ok(());
-    }
-    let mut dirs: Vec<&Path> = placed.iter().filter_map(|p| p.path.parent()).collect();
+/// The directories that received a message, each once.
+fn placed_dirs(placed: &[Placed]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> =
+        placed.iter().filter_map(|p| p.path.parent()).map(Path::to_path_buf).collect();
     dirs.sort();
     dirs.dedup();
-    for dir in dirs {
-        File::open(dir)
-            .and_then(|d| d.sync_data())
-            .map_err(|e| StorageError::io("fdatasync", dir, e, false))?;
-    }
-    Ok(())
+    dirs
 }
 
 /// The uidlist record of one save (UID filled in by `record`).
@@ -323,15 +380,18 @@ fn index_exists(index_dir: &Path) -> bool {
     ["dovecot.index", "dovecot.index.log"].iter().any(|name| index_dir.join(name).exists())
 }
 
+/// The first UID given and the UIDVALIDITY, or why no UID was given (the uidlist was skipped).
+type Recorded = Result<(u32, u32), String>;
+
 /// Writes the records (consecutive UIDs); returns the first UID and the UIDVALIDITY, or
-/// (inner error) the reason when the plan was to skip.
+/// (inner error) the reason when the plan was to skip, and the appended file, which still
+/// needs its fdatasync (a created or rewritten uidlist got its own before the rename).
 fn record(
     mb: &MaildirMailbox,
     path: &Path,
     plan: Plan,
     mut new: Vec<UidlistRecord>,
-) -> Result<Result<(u32, u32), String>, StorageError> {
-    let fsync = mb.settings.fsync.enabled();
+) -> Result<(Recorded, Option<File>), StorageError> {
     let number = |new: &mut Vec<UidlistRecord>, first: u32| {
         for (n, record) in new.iter_mut().enumerate() {
             record.uid = first + n as u32;
@@ -343,10 +403,7 @@ fn record(
             let lines: String = new.iter().map(UidlistRecord::to_line).collect();
             file.write_all_at(lines.as_bytes(), offset)
                 .map_err(|e| StorageError::io("write", path, e, false))?;
-            if fsync {
-                file.sync_data().map_err(|e| StorageError::io("fdatasync", path, e, false))?;
-            }
-            Ok(Ok((uid, uid_validity)))
+            Ok((Ok((uid, uid_validity)), Some(file)))
         }
         Plan::Create => {
             let uid_validity = next_uidvalidity(&mb.paths.control_root, mb.perms.file_mode);
@@ -354,7 +411,7 @@ fn record(
             number(&mut new, 1);
             let list = Uidlist { header, records: new };
             write_atomic(mb, path, &list.to_bytes())?;
-            Ok(Ok((1, uid_validity)))
+            Ok((Ok((1, uid_validity)), None))
         }
         Plan::Rewrite(mut list) => {
             let uid = list.next_uid();
@@ -365,9 +422,9 @@ fn record(
             list.records.extend(new);
             let uid_validity = list.header.uid_validity;
             write_atomic(mb, path, &list.to_bytes())?;
-            Ok(Ok((uid, uid_validity)))
+            Ok((Ok((uid, uid_validity)), None))
         }
-        Plan::Skip(reason) => Ok(Err(reason)),
+        Plan::Skip(reason) => Ok((Err(reason), None)),
     }
 }
 
