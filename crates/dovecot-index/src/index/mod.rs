@@ -38,7 +38,7 @@ pub use map_sync::{RewriteSettings, highest_modseq, rebuild_index, should_rewrit
 pub use message::MessageSummary;
 pub use plan::{
     AppendPlan, CacheWrite, IndexUpdate, LogWrite, MaildirHeader, RotateSettings, plan_append,
-    should_rotate,
+    plan_append_to_state, should_rotate,
 };
 pub use state::IndexState;
 

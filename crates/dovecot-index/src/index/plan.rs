@@ -454,6 +454,16 @@ fn sync_transaction(state: &IndexState, u: &IndexUpdate<'_>) -> Vec<u8> {
 }
 
 /// Plans against an existing log.
+/// [`plan_append`] for an existing log whose state the caller already loaded (under the same
+/// locks): spares reading and replaying the log a second time.
+pub fn plan_append_to_state(
+    state: &IndexState,
+    cache: Option<&dyn ReadAt>,
+    update: &IndexUpdate<'_>,
+) -> Result<AppendPlan, IndexError> {
+    plan_existing(state, cache, update)
+}
+
 fn plan_existing(
     state: &IndexState,
     cache: Option<&dyn ReadAt>,

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use dovecot_index::index::plan::PlanOptions;
 use dovecot_index::index::{
     CacheWrite, IndexError, IndexState, IndexUpdate, LogWrite, MaildirHeader, ReadAt, plan_append,
+    plan_append_to_state,
 };
 use nix::errno::Errno;
 
@@ -213,15 +214,13 @@ fn try_update(mb: &MaildirMailbox, d: &Delivered<'_>) -> Result<(), IndexSkip> {
     };
     let plan_err = |source| IndexSkip::Plan { dir: dir.clone(), source };
     let index_ref = index.as_ref().map(|f| f as &dyn ReadAt);
-    let options = PlanOptions { max_replay_bytes: MAX_LOG_TAIL };
     let state = IndexState::load(index_ref, &log, MAX_LOG_TAIL).map_err(plan_err)?;
     let prev = state.ext("maildir").and_then(|e| MaildirHeader::from_bytes(&e.hdr));
     check_uidlist_seen(prev.as_ref(), d)?;
     // cur/ is never claimed as scanned: Dovecot keeps comparing it with what it saw itself.
     let update = build_update(d, message, prev.as_ref(), None)?;
     let cache_ref = cache.as_ref().map(|f| f as &dyn ReadAt);
-    let plan =
-        plan_append(index_ref, Some(&log), cache_ref, &update, &options).map_err(plan_err)?;
+    let plan = plan_append_to_state(&state, cache_ref, &update).map_err(plan_err)?;
     let LogWrite::Append { expected_size, bytes } = plan.log else {
         return Err(IndexSkip::changed(&log_path, "planner wants to create an existing log"));
     };
