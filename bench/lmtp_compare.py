@@ -19,12 +19,14 @@ Then the 10,000-message check: 10,000 messages over 8 connections to letterbox, 
 every message must be in new/ and every UID in dovecot-uidlist must be unique.
 
 Usage: bench/lmtp_compare.py [--messages 400] [--size 3000] [--check 10000] [--rounds 3]
-Needs root (Dovecot's lmtp switches to the user; letterbox drops to mail_uid), python3 and
-Debian's dovecot-core + dovecot-lmtpd. LETTERBOX=path overrides the binary
-(default: target/release/letterbox, or $CARGO_TARGET_DIR/release/letterbox).
+Needs root (Dovecot's lmtp switches to the user; letterbox drops to mail_uid), python3,
+Debian's dovecot-core + dovecot-lmtpd and `cargo build --release -p letterbox -p lmtp-load`
+(the load generator). LETTERBOX=path and LMTP_LOAD=path override the binaries (default:
+target/release/, or $CARGO_TARGET_DIR/release/).
 """
 
 import argparse
+import atexit
 import os
 import shutil
 import statistics
@@ -38,6 +40,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 LETTERBOX = os.environ.get("LETTERBOX", os.path.join(TARGET, "release", "letterbox"))
+LOAD = os.environ.get("LMTP_LOAD", os.path.join(TARGET, "release", "lmtp-load"))
 DOVECOT = os.environ.get("LETTERBOX_DOVECOT", "/usr/sbin/dovecot")
 UID = GID = 65534
 
@@ -51,60 +54,26 @@ def message(size):
     return (head + line * max(1, (size - len(head)) // len(line))).encode()
 
 
-class Client:
-    """A minimal LMTP client: one transaction per call, replies checked."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rb")
-        self.expect("220")
-        self.sock.sendall(b"LHLO bench\r\n")
-        self.expect("250")
-
-    def expect(self, code):
-        while True:
-            line = self.file.readline().decode()
-            if not line.startswith(code):
-                raise RuntimeError(f"expected {code}, got {line!r}")
-            if line[3:4] != "-":
-                return line
-
-    def send(self, data):
-        self.sock.sendall(b"MAIL FROM:<sender@example.com>\r\nRCPT TO:<bench>\r\nDATA\r\n")
-        self.expect("250")
-        self.expect("250")
-        self.expect("354")
-        self.sock.sendall(data + b".\r\n")
-        self.expect("250")
-
-    def close(self):
-        self.sock.sendall(b"QUIT\r\n")
-        self.sock.close()
+MESSAGE_FILES = {}
 
 
 def run_clients(path, connections, per_connection, data):
-    errors = []
-
-    def worker():
-        try:
-            c = Client(path)
-            for _ in range(per_connection):
-                c.send(data)
-            c.close()
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    start = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - start
-    if errors:
-        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]}")
-    return connections * per_connection / elapsed
+    """messages/s of `connections` concurrent LMTP sessions, each delivering `data`
+    `per_connection` times (crates/lmtp-load: a Rust client, so that the load generator takes
+    little of the CPUs it shares with the server; every reply is checked)."""
+    msg = MESSAGE_FILES.get(data)
+    if msg is None:
+        fd, msg = tempfile.mkstemp(prefix="lb-lmtp-load-", suffix=".eml")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        MESSAGE_FILES[data] = msg
+        atexit.register(os.unlink, msg)
+    try:
+        out = subprocess.run([LOAD, path, str(connections), str(per_connection), msg],
+                             check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as e:
+        raise RuntimeError(f"lmtp-load failed: {e.stderr.strip()}") from e
+    return float(out.stdout.strip())
 
 
 def disk_ceiling(base, threads, per_thread, size):
@@ -117,7 +86,9 @@ def disk_ceiling(base, threads, per_thread, size):
     def worker(n):
         newdir = os.open(os.path.join(d, "new"), os.O_RDONLY)
         for i in range(per_thread):
-            name = f"{n}.{i}"
+            # Names of Maildir's shape and length: directory lookups cost the same as for
+            # the servers' files.
+            name = f"{int(time.time())}.M{i:06d}P{os.getpid()}_{n}.{socket.gethostname()},S={size},W={size + 64}"
             tmp = os.path.join(d, "tmp", name)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             os.write(fd, payload)
@@ -265,6 +236,10 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (both servers deliver as uid 65534)")
+    for tool in (LETTERBOX, LOAD, DOVECOT):
+        if not os.path.exists(tool):
+            sys.exit(f"missing {tool} (cargo build --release -p letterbox -p lmtp-load; "
+                     "apt-get install dovecot-core dovecot-lmtpd)")
     world = World()
     data = message(args.size)
     stored = len(data) + 250  # trace headers, LF line ends: roughly the stored size
