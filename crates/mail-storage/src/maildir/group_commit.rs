@@ -5,10 +5,9 @@
 //! Each save first writes and fsyncs its own file in `tmp/` (in parallel with the others),
 //! then queues itself here. If no thread is committing for that mailbox, it becomes the
 //! leader: it takes every queued save and commits them together
-//! ([`uidlist_sync::commit_batch_unsynced`]); the others wait for their result. A save that
-//! arrives while a batch is being committed is in the next batch, whose leader is the first
-//! waiter to notice the mailbox is free — which it is as soon as the previous leader released
-//! the uidlist lock: the previous batch's fsyncs and this batch's commit overlap. Only processes that called
+//! ([`uidlist_sync::commit_batch`]); the others wait for their result. A save that arrives
+//! while a batch is being committed is in the next batch, whose leader is the first waiter
+//! to notice the mailbox is free. Only processes that called
 //! [`crate::begin_long_lived_process`] queue; a lone delivery (`letterbox deliver`) commits
 //! its batch of one directly. Durability is unchanged: nobody is told "saved"
 //! before its file, its directory entry and its uidlist record are on disk.
@@ -22,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use crate::error::StorageError;
 use crate::maildir::MaildirMailbox;
-use crate::maildir::uidlist_sync::{Committed, PendingSave, commit_batch, commit_batch_unsynced};
+use crate::maildir::uidlist_sync::{Committed, PendingSave, commit_batch};
 
 /// Whether saves go through the shared queue (set for long-lived, multi-threaded processes).
 static SHARED: AtomicBool = AtomicBool::new(false);
@@ -95,52 +94,33 @@ pub(crate) fn submit(mb: &MaildirMailbox, save: PendingSave) -> Result<Committed
     }
 }
 
-/// Commits `batch` and hands out the results. The mailbox is handed to the next leader as
-/// soon as the uidlist lock is released, before this batch's fsyncs: the next batch renames
-/// and records while this one waits for the disk. The guard hands out the results even if
-/// the commit panics (each job then gets a temporary failure), so no waiter is left hanging.
+/// Commits `batch` and hands out the results; the guard does the handing out even if the
+/// commit panics (each job then gets a temporary failure), so no waiter is left hanging.
 fn lead(mb: &MaildirMailbox, key: &str, batch: Vec<Arc<Job>>) {
-    let mut leader = Leader { key, batch, results: Vec::new(), handed_over: false };
+    let mut leader = Leader { key, batch, results: Vec::new() };
     let saves: Vec<PendingSave> = leader.batch.iter().map(|job| job.save.clone()).collect();
-    let unsynced = commit_batch_unsynced(mb, &saves);
-    leader.hand_over();
-    leader.results = unsynced.finish();
+    leader.results = commit_batch(mb, &saves);
 }
 
 struct Leader<'a> {
     key: &'a str,
     batch: Vec<Arc<Job>>,
     results: Vec<Result<Committed, StorageError>>,
-    /// Whether the mailbox was already handed to the next leader.
-    handed_over: bool,
-}
-
-impl Leader<'_> {
-    /// Lets the next batch of this mailbox start committing.
-    fn hand_over(&mut self) {
-        if std::mem::replace(&mut self.handed_over, true) {
-            return;
-        }
-        let reg = registry();
-        let mut queues = lock(&reg.queues);
-        if let Some(queue) = queues.get_mut(self.key) {
-            queue.committing = false;
-        }
-        reg.done.notify_all();
-    }
 }
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
-        self.hand_over();
         let reg = registry();
-        let _queues = lock(&reg.queues);
+        let mut queues = lock(&reg.queues);
         let mut results = std::mem::take(&mut self.results).into_iter();
         for job in &self.batch {
             let result = results.next().unwrap_or_else(|| {
                 Err(StorageError::temp("internal error while committing the message"))
             });
             *lock(&job.result) = Some(result);
+        }
+        if let Some(queue) = queues.get_mut(self.key) {
+            queue.committing = false;
         }
         reg.done.notify_all();
     }

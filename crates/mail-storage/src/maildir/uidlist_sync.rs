@@ -79,7 +79,7 @@ pub(crate) fn commit_batch(
 /// A commit done under the lock, the lock released, the waits for the disk still to come:
 /// the `new/`/`cur/` fsync and the uidlist fdatasync. Nobody may be told "saved" before
 /// [`Unsynced::finish`] returned.
-pub(crate) struct Unsynced {
+struct Unsynced {
     results: Vec<Result<Committed, StorageError>>,
     /// (position in `results`, file) of every message placed.
     placed: Vec<(usize, PathBuf)>,
@@ -98,7 +98,7 @@ impl Unsynced {
     /// fsyncs the directories and fdatasyncs the uidlist; if either fails, every placed
     /// message is unlinked again and fails (its uidlist and index records then name a missing
     /// file, which Dovecot drops at its next sync).
-    pub(crate) fn finish(mut self) -> Vec<Result<Committed, StorageError>> {
+    fn finish(mut self) -> Vec<Result<Committed, StorageError>> {
         if let Err(e) = self.sync() {
             for (index, path) in &self.placed {
                 let _ = fs::remove_file(path);
@@ -127,9 +127,9 @@ impl Unsynced {
 /// The part of a group commit that needs the uidlist lock: each message is renamed into
 /// `new/` or `cur/` with its keyword letters, all records are appended in one write, and the
 /// index gets one transaction per message. The fsyncs wait until the lock is released, so
-/// the next group can take it meanwhile (their waits for the disk overlap). If recording
+/// other processes (dovecot-lda, `letterbox deliver`) can take it meanwhile. If recording
 /// fails, every placed file is unlinked again while the lock is still held.
-pub(crate) fn commit_batch_unsynced(mb: &MaildirMailbox, saves: &[PendingSave]) -> Unsynced {
+fn commit_batch_unsynced(mb: &MaildirMailbox, saves: &[PendingSave]) -> Unsynced {
     let uidlist_path = mb.paths.control.join(UIDLIST_FILE);
     let lock_settings = DotlockSettings {
         timeout: mb.settings.dotlock_timeout,
