@@ -38,6 +38,10 @@ const MAX_BATCH: usize = 64;
 struct Job {
     save: PendingSave,
     result: Mutex<Option<Result<Committed, StorageError>>>,
+    /// Signalled (with the registry's lock) when the result is in, or when this job's thread
+    /// should become the next leader: each wake-up reaches only a thread that has something to
+    /// do, not every waiting connection.
+    wake: Condvar,
 }
 
 /// The saves waiting for one mailbox, and whether a leader is committing.
@@ -49,12 +53,11 @@ struct Queue {
 
 struct Registry {
     queues: Mutex<HashMap<String, Queue>>,
-    done: Condvar,
 }
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| Registry { queues: Mutex::new(HashMap::new()), done: Condvar::new() })
+    REGISTRY.get_or_init(|| Registry { queues: Mutex::new(HashMap::new()) })
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -71,7 +74,7 @@ pub(crate) fn submit(mb: &MaildirMailbox, save: PendingSave) -> Result<Committed
     }
     // Only saves with identical paths, permissions and settings may share a commit.
     let key = format!("{mb:?}");
-    let job = Arc::new(Job { save, result: Mutex::new(None) });
+    let job = Arc::new(Job { save, result: Mutex::new(None), wake: Condvar::new() });
     let reg = registry();
     let mut queues = lock(&reg.queues);
     queues.entry(key.clone()).or_default().waiting.push(Arc::clone(&job));
@@ -90,7 +93,7 @@ pub(crate) fn submit(mb: &MaildirMailbox, save: PendingSave) -> Result<Committed
             queues = lock(&reg.queues);
             continue;
         }
-        queues = reg.done.wait(queues).unwrap_or_else(|poisoned| poisoned.into_inner());
+        queues = job.wake.wait(queues).unwrap_or_else(|poisoned| poisoned.into_inner());
     }
 }
 
@@ -119,10 +122,16 @@ impl Drop for Leader<'_> {
             });
             *lock(&job.result) = Some(result);
         }
+        for job in &self.batch {
+            job.wake.notify_one();
+        }
         if let Some(queue) = queues.get_mut(self.key) {
             queue.committing = false;
+            // The oldest waiter leads the next batch.
+            if let Some(next) = queue.waiting.first() {
+                next.wake.notify_one();
+            }
         }
-        reg.done.notify_all();
     }
 }
 
