@@ -5,9 +5,10 @@
 //! Each save first writes and fsyncs its own file in `tmp/` (in parallel with the others),
 //! then queues itself here. If no thread is committing for that mailbox, it becomes the
 //! leader: it takes every queued save and commits them together
-//! ([`uidlist_sync::commit_batch`]); the others wait for their result. A save that arrives
-//! while a batch is being committed is in the next batch, whose leader is the first waiter
-//! to notice the mailbox is free. Only processes that called
+//! ([`uidlist_sync::commit_batch`]: the uidlist lock is released before the fsyncs, so other
+//! processes wait less); the others wait for their result. A save that arrives while a batch
+//! is being committed is in the next batch, led by the oldest waiter once this batch is on
+//! disk (starting it earlier was measured: batches of ~1 message, +20 % CPU per message). Only processes that called
 //! [`crate::begin_long_lived_process`] queue; a lone delivery (`letterbox deliver`) commits
 //! its batch of one directly. Durability is unchanged: nobody is told "saved"
 //! before its file, its directory entry and its uidlist record are on disk.
