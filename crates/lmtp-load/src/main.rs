@@ -119,3 +119,14 @@ fn expect(reader: &mut impl BufRead, code: &str) -> Result<(), String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dot_stuffed;
+
+    #[test]
+    fn lines_get_crlf_leading_dots_doubled_and_the_terminator() {
+        assert_eq!(dot_stuffed(b"a\n.b\r\n..c\nd"), b"a\r\n..b\r\n...c\r\nd\r\n.\r\n".to_vec());
+        assert_eq!(dot_stuffed(b""), b".\r\n".to_vec());
+    }
+}
