@@ -326,7 +326,7 @@ pub fn plan_append(
         None => Err(IndexError::unsupported("dovecot.index exists without dovecot.index.log")),
         Some(log) => {
             let state = IndexState::load(index, log, options.max_replay_bytes)?;
-            plan_existing(&state, cache, update)
+            plan_append_to_state(&state, cache, update)
         }
     }
 }
@@ -457,14 +457,6 @@ fn sync_transaction(state: &IndexState, u: &IndexUpdate<'_>) -> Vec<u8> {
 /// [`plan_append`] for an existing log whose state the caller already loaded (under the same
 /// locks): spares reading and replaying the log a second time.
 pub fn plan_append_to_state(
-    state: &IndexState,
-    cache: Option<&dyn ReadAt>,
-    update: &IndexUpdate<'_>,
-) -> Result<AppendPlan, IndexError> {
-    plan_existing(state, cache, update)
-}
-
-fn plan_existing(
     state: &IndexState,
     cache: Option<&dyn ReadAt>,
     u: &IndexUpdate<'_>,

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use crate::interop::Dovecot;
@@ -39,15 +39,7 @@ fn message(subject: &str) -> Vec<u8> {
 
 /// A Dovecot program run as the test user in HOME mode, logging to `<root>/dovecot.log`.
 fn dovecot_tool(t: &TestHome, program: &str, args: &[&str], input: &[u8]) -> Output {
-    let mut cmd = as_user_command(t.ids, Path::new(program));
-    cmd.env_clear()
-        .env("HOME", &t.home)
-        .env("USER", "alice")
-        .env("PATH", "/usr/bin:/bin")
-        .arg("-c")
-        .arg(&t.conf)
-        .arg("-o")
-        .arg(format!("log_path={}", t.root.join("dovecot.log").display()));
+    let mut cmd = t.dovecot_command(Path::new(program), "dovecot.log");
     cmd.args(args);
     run_with_stdin(cmd, input)
 }
@@ -272,25 +264,11 @@ fn letterbox_and_dovecot_lda_alternating_keep_one_consistent_log() {
     assert_eq!(index_complaints(&t), Vec::<String>::new());
 }
 
-/// Deterministic pseudo-random delays spread over a whole small delivery.
-fn delays(n: usize, max_micros: u64) -> impl Iterator<Item = Duration> {
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    (0..n).map(move |_| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        Duration::from_micros(state % max_micros)
-    })
-}
+/// Seed of the kill delays of this file's SIGKILL trials.
+const INDEX_KILL_SEED: u64 = 0x2545_f491_4f6c_dd1d;
 
 fn spawn_delivery(t: &TestHome, msg: &[u8]) -> std::process::Child {
-    let mut child = Command::new(letterbox_bin())
-        .args(["deliver", "-c", t.conf.to_str().unwrap(), "-d", "alice"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = t.delivery_child_command().spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     std::io::Write::write_all(&mut stdin, msg).unwrap();
     child
@@ -324,7 +302,7 @@ fn kill_trials(t: &TestHome, msg: &[u8], trials: usize, check_every: usize) -> (
     let span = (start.elapsed().as_micros() as u64).max(2000) * 3 / 2;
     let log = t.maildir().join("dovecot.index.log");
     let (mut completed, mut killed) = (0, 0);
-    for (i, delay) in delays(trials, span).enumerate() {
+    for (i, delay) in pseudo_random_delays(INDEX_KILL_SEED, trials, span).enumerate() {
         let mut child = spawn_delivery(t, msg);
         std::thread::sleep(delay);
         let _ = child.kill();
@@ -375,7 +353,7 @@ fn sigkill_while_creating_a_fresh_index_never_leaves_a_corrupt_one() {
     let start = std::time::Instant::now();
     assert_code(&probe.deliver(&[], &message("probe")), 0);
     let span = (start.elapsed().as_micros() as u64).max(2000) * 3 / 2;
-    for delay in delays(30, span) {
+    for delay in pseudo_random_delays(INDEX_KILL_SEED, 30, span) {
         let t = index_home();
         let mut child = spawn_delivery(&t, &message("fresh kw"));
         std::thread::sleep(delay);

@@ -41,16 +41,8 @@ impl Dovecot {
 
     /// A Dovecot tool run as the test user in HOME mode, with the test config and its own log.
     fn user_command(t: &TestHome, program: &Path, log_name: &str, args: &[&str]) -> Command {
-        let mut cmd = as_user_command(t.ids, program);
-        cmd.env_clear()
-            .env("HOME", &t.home)
-            .env("USER", "alice")
-            .env("PATH", "/usr/bin:/bin")
-            .arg("-c")
-            .arg(&t.conf)
-            .arg("-o")
-            .arg(format!("log_path={}", t.root.join(log_name).display()))
-            .args(args);
+        let mut cmd = t.dovecot_command(program, log_name);
+        cmd.args(args);
         cmd
     }
 

@@ -1,8 +1,7 @@
 //! Concurrency and crash safety: 50 parallel deliveries, SIGKILL at random moments.
 
 use std::collections::HashSet;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use crate::support::*;
 
@@ -31,17 +30,6 @@ fn fifty_concurrent_deliveries_get_fifty_distinct_uids() {
     }
 }
 
-/// Deterministic pseudo-random delays (no external RNG crate needed).
-fn delays(n: usize) -> impl Iterator<Item = Duration> {
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..n).map(move |_| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        Duration::from_micros(state % 4000)
-    })
-}
-
 #[test]
 fn sigkill_at_random_moments_never_leaves_a_partial_message() {
     let t = TestHome::new();
@@ -49,14 +37,8 @@ fn sigkill_at_random_moments_never_leaves_a_partial_message() {
     msg.extend(std::iter::repeat_n(b'x', 200_000));
     msg.push(b'\n');
     let mut delivered = 0;
-    for delay in delays(200) {
-        let mut child = Command::new(letterbox_bin())
-            .args(["deliver", "-c", t.conf.to_str().unwrap(), "-d", "alice"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+    for delay in pseudo_random_delays(0x9e37_79b9_7f4a_7c15, 200, 4000) {
+        let mut child = t.delivery_child_command().spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
         let body = msg.clone();
         let writer = std::thread::spawn(move || {

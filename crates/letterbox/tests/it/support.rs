@@ -113,6 +113,32 @@ impl TestHome {
         run_with_stdin(cmd, message)
     }
 
+    /// A Dovecot program run as the test user in HOME mode, with the test config and its log
+    /// in `<root>/LOG_NAME`; arguments and stdin are the caller's.
+    pub fn dovecot_command(&self, program: &Path, log_name: &str) -> Command {
+        let mut cmd = as_user_command(self.ids, program);
+        cmd.env_clear()
+            .env("HOME", &self.home)
+            .env("USER", "alice")
+            .env("PATH", "/usr/bin:/bin")
+            .arg("-c")
+            .arg(&self.conf)
+            .arg("-o")
+            .arg(format!("log_path={}", self.root.join(log_name).display()));
+        cmd
+    }
+
+    /// `letterbox deliver -c CONF -d alice`, stdin piped, output discarded: for tests that
+    /// kill deliveries.
+    pub fn delivery_child_command(&self) -> Command {
+        let mut cmd = Command::new(letterbox_bin());
+        cmd.args(["deliver", "-c", self.conf.to_str().unwrap(), "-d", "alice"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    }
+
     /// The Maildir root.
     pub fn maildir(&self) -> PathBuf {
         self.home.join("Maildir")
@@ -180,6 +206,22 @@ pub fn as_user_command(ids: (u32, u32), program: &Path) -> Command {
     } else {
         Command::new(program)
     }
+}
+
+/// `n` deterministic pseudo-random delays below `max_micros` (xorshift from `seed`; no RNG
+/// crate needed), for killing deliveries at varied moments.
+pub fn pseudo_random_delays(
+    seed: u64,
+    n: usize,
+    max_micros: u64,
+) -> impl Iterator<Item = std::time::Duration> {
+    let mut state = seed;
+    (0..n).map(move |_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        std::time::Duration::from_micros(state % max_micros)
+    })
 }
 
 /// Run a command with `input` on stdin; collect its output.

@@ -112,16 +112,22 @@ impl Unsynced {
         if !self.fsync {
             return Ok(());
         }
-        for dir in &self.dirs {
-            File::open(dir)
-                .and_then(|d| d.sync_data())
-                .map_err(|e| StorageError::io("fdatasync", dir, e, false))?;
-        }
+        sync_dirs(&self.dirs)?;
         if let Some((file, path)) = &self.uidlist {
             file.sync_data().map_err(|e| StorageError::io("fdatasync", path, e, false))?;
         }
         Ok(())
     }
+}
+
+/// fdatasyncs each directory (the caller decides whether `mail_fsync` wants it).
+fn sync_dirs(dirs: &[PathBuf]) -> Result<(), StorageError> {
+    for dir in dirs {
+        File::open(dir)
+            .and_then(|d| d.sync_data())
+            .map_err(|e| StorageError::io("fdatasync", dir, e, false))?;
+    }
+    Ok(())
 }
 
 /// The part of a group commit that needs the uidlist lock: each message is renamed into
@@ -163,14 +169,9 @@ fn place_without_uids(
     timeout: &DotlockError,
 ) -> Vec<Result<Committed, StorageError>> {
     let (mut results, placed) = place_all(mb, saves, false);
-    let dirs = Unsynced {
-        results: Vec::new(),
-        placed: Vec::new(),
-        dirs: placed_dirs(&placed),
-        uidlist: None,
-        fsync: mb.settings.fsync.enabled(),
-    };
-    if let Err(e) = dirs.sync() {
+    let synced =
+        if mb.settings.fsync.enabled() { sync_dirs(&placed_dirs(&placed)) } else { Ok(()) };
+    if let Err(e) = synced {
         undo(&placed, &mut results, &e);
         return results;
     }
