@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{MSG, create, settings};
+use dovecot_index::Uidlist;
 use dovecot_index::index::index_cache::read_cache;
 use dovecot_index::index::{IndexState, ReadAt};
 use mail_storage::{MailFlags, MailLocation, MailUser, MessageSource, SaveOptions};
@@ -75,7 +76,7 @@ fn sigkill_at_random_moments_leaves_index_files_the_readers_accept() {
     let span = start.elapsed() * 3 / 2;
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("Maildir");
-    let (mut completed, mut indexed_max) = (0, 0);
+    let (mut completed, mut indexed_max, mut reached) = (0, 0, false);
     for delay in delays(200, span) {
         let mut child = spawn_child(home.path());
         std::thread::sleep(delay);
@@ -83,11 +84,28 @@ fn sigkill_at_random_moments_leaves_index_files_the_readers_accept() {
         if child.wait().unwrap().success() {
             completed += 1;
         }
-        if let Some(next_uid) = check_index(&dir) {
+        let next_uid = check_index(&dir);
+        if let Some(next_uid) = next_uid {
             assert!(next_uid >= indexed_max, "the index went backwards");
+            reached |= next_uid > 1;
             indexed_max = next_uid;
+        }
+        if next_uid.unwrap_or(1) < uidlist_next_uid(&dir) {
+            // A kill between the uidlist append and the index append leaves the index behind
+            // the uidlist; by design later saves leave it alone until Dovecot re-syncs. No
+            // Dovecot runs here, so start over, or every later trial would test nothing.
+            fs::remove_dir_all(&dir).unwrap();
+            indexed_max = 0;
         }
     }
     assert!(completed > 0 && completed < 200, "{completed} of 200 saves completed");
-    assert!(indexed_max > 1, "no kill-free save ever reached the index");
+    assert!(reached, "no kill-free save ever reached the index");
+}
+
+/// The UID the uidlist gives next (1 when there is none; a torn file counts as ahead).
+fn uidlist_next_uid(dir: &std::path::Path) -> u32 {
+    match fs::read(dir.join("dovecot-uidlist")) {
+        Ok(data) => Uidlist::parse(&data).map_or(u32::MAX, |list| list.next_uid()),
+        Err(_) => 1,
+    }
 }

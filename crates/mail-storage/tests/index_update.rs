@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{MSG, create, settings};
+use common::{MSG, create, hold_ofd_lock, settings};
 use dovecot_index::index::index_log::{LogRecord, split_records};
 use dovecot_index::index::index_main::field;
 use dovecot_index::index::{
@@ -121,15 +121,7 @@ fn a_busy_log_lock_leaves_the_index_untouched_but_delivers() {
     let dir = home.path().join("Maildir");
     let before = snapshot(&dir);
     // Another open file description holding a write lock, as a Dovecot process would.
-    let holder = FsOpen::new().read(true).write(true).open(dir.join("dovecot.index.log")).unwrap();
-    let lock = nix::libc::flock {
-        l_type: nix::libc::F_WRLCK as i16,
-        l_whence: nix::libc::SEEK_SET as i16,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    nix::fcntl::fcntl(&holder, nix::fcntl::FcntlArg::F_OFD_SETLK(&lock)).unwrap();
+    let holder = hold_ofd_lock(&dir.join("dovecot.index.log"));
     let saved = save_with(&u, "INBOX", &SaveOptions::default(), MSG);
     assert_eq!(saved.uid, Some(2));
     let reason = saved.index_skipped_reason.expect("skipped");

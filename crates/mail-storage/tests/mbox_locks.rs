@@ -3,6 +3,7 @@
 //! limit) and is cut back, 20 threads and 20 processes appending at once, and an append to
 //! a 200 MB mbox that reads only its first and last bytes.
 
+mod common;
 mod mbox_common;
 
 use std::fs::{self, File};
@@ -11,6 +12,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::hold_ofd_lock;
 use mail_storage::{ErrorKind, MboxLockMethod as M, MessageSource, OpenOptions, SaveOptions};
 use mbox_common::*;
 
@@ -79,20 +81,6 @@ fn stale_dotlocks_are_broken() {
     save_msg(&user, "INBOX", MSG, None).unwrap();
     assert!(!lock.exists());
     assert_eq!(parse_mbox(&inbox(home.path())).len(), 3);
-}
-
-/// Holds a write lock of another open file description (so even this process conflicts).
-fn hold_ofd_lock(path: &Path) -> File {
-    let file = File::options().read(true).write(true).open(path).unwrap();
-    let whole = nix::libc::flock {
-        l_type: nix::libc::F_WRLCK as i16,
-        l_whence: nix::libc::SEEK_SET as i16,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_OFD_SETLK(&whole)).unwrap();
-    file
 }
 
 #[test]

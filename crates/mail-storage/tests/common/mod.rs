@@ -88,3 +88,17 @@ fn copy_dir(src: &Path, dest: &Path) {
         }
     }
 }
+
+/// Holds a write lock of another open file description (so even this process conflicts).
+pub fn hold_ofd_lock(path: &Path) -> fs::File {
+    let file = fs::File::options().read(true).write(true).open(path).unwrap();
+    let whole = nix::libc::flock {
+        l_type: nix::libc::F_WRLCK as i16,
+        l_whence: nix::libc::SEEK_SET as i16,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_OFD_SETLK(&whole)).unwrap();
+    file
+}
